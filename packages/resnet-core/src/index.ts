@@ -1,0 +1,38 @@
+export { type AlexNetConfig, buildAlexNet } from './alexnet';
+export {
+  type BasicBlockOptions,
+  type BlockOptions,
+  type BottleneckBlockOptions,
+  basicBlock,
+  bottleneckBlock,
+  type ConvBlockOptions,
+  convBlock,
+  identityBlock,
+  type KerasBlockOptions,
+  type StageOptions,
+  stage,
+} from './blocks';
+export {
+  type BatchNormOptions,
+  type GlobalPooling,
+  type ImageShape,
+  type ResNetConfig,
+  type ResNetFamily,
+  type ResolvedResNetConfig,
+  resolveResNetConfig,
+  type ShortcutKind,
+  type StrideOn,
+} from './config';
+export { countFlops, countParams, type FlopsSubject, type ParamCounts, summary } from './count';
+export {
+  type BlockKind,
+  CIFAR_STAGE_FILTERS,
+  type DepthSpec,
+  IMAGENET_DEPTHS,
+  IMAGENET_STAGE_FILTERS,
+} from './depths';
+export { ResNetConfigError } from './errors';
+export type { LayerSettings } from './layer-helpers';
+export { LocalResponseNorm, type LocalResponseNormArgs } from './layers/local-response-norm';
+export { SubsampleZeroPad, type SubsampleZeroPadArgs } from './layers/subsample-zero-pad';
+export { buildResNet } from './resnet';
