@@ -1,0 +1,54 @@
+// N-API entry point: exposes the oneDNN kernels and the thread settings to JavaScript.
+#include <napi.h>
+#include <omp.h>
+
+#include <dnnl.hpp>
+
+#include "conv.hpp"
+
+namespace onednn_addon {
+
+static Napi::Value Version(const Napi::CallbackInfo& info) {
+  const dnnl_version_t* v = dnnl_version();
+  auto result = Napi::Object::New(info.Env());
+  result.Set("major", v->major);
+  result.Set("minor", v->minor);
+  result.Set("patch", v->patch);
+  result.Set("cpuRuntime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other");
+  return result;
+}
+
+static Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  const int threads = info[0].As<Napi::Number>().Int32Value();
+  if (threads < 1) throw Napi::RangeError::New(info.Env(), "threads: expected a positive integer");
+  omp_set_num_threads(threads);
+  return info.Env().Undefined();
+}
+
+static Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), omp_get_max_threads());
+}
+
+// Converts oneDNN's exceptions into JavaScript errors that say which call failed.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+static Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const dnnl::error& e) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
+  }
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("version", Napi::Function::New(env, Version));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("conv2d", Napi::Function::New(env, Guarded<Conv2D>));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Guarded<Conv2DBackpropInput>));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Guarded<Conv2DBackpropFilter>));
+  return exports;
+}
+
+NODE_API_MODULE(onednn, Init)
+
+}  // namespace onednn_addon

@@ -1,0 +1,77 @@
+// Every oneDNN call whose signature differs between the 2.x API (Debian 12: 2.6) and the 3.x API
+// (operation descriptors removed, primitive descriptors built directly) lives in this file.
+#pragma once
+
+#include <dnnl.hpp>
+
+namespace onednn_compat {
+
+using dnnl::algorithm;
+using dnnl::engine;
+using dnnl::memory;
+using dnnl::primitive_attr;
+using dnnl::prop_kind;
+
+inline dnnl::convolution_forward::primitive_desc conv_forward_pd(
+    const engine& eng, prop_kind prop, const memory::desc& src, const memory::desc& weights,
+    const memory::desc* bias, const memory::desc& dst, const memory::dims& strides,
+    const memory::dims& dilates, const memory::dims& pad_l, const memory::dims& pad_r,
+    const primitive_attr& attr) {
+#if DNNL_VERSION_MAJOR >= 3
+  if (bias)
+    return {eng, prop, algorithm::convolution_direct, src, weights, *bias, dst, strides, dilates, pad_l, pad_r, attr};
+  return {eng, prop, algorithm::convolution_direct, src, weights, dst, strides, dilates, pad_l, pad_r, attr};
+#else
+  if (bias) {
+    dnnl::convolution_forward::desc d(prop, algorithm::convolution_direct, src, weights, *bias, dst, strides,
+                                      dilates, pad_l, pad_r);
+    return {d, attr, eng};
+  }
+  dnnl::convolution_forward::desc d(prop, algorithm::convolution_direct, src, weights, dst, strides, dilates, pad_l,
+                                    pad_r);
+  return {d, attr, eng};
+#endif
+}
+
+inline dnnl::convolution_backward_data::primitive_desc conv_backward_data_pd(
+    const engine& eng, const memory::desc& diff_src, const memory::desc& weights, const memory::desc& diff_dst,
+    const memory::dims& strides, const memory::dims& dilates, const memory::dims& pad_l,
+    const memory::dims& pad_r, const dnnl::convolution_forward::primitive_desc& hint) {
+#if DNNL_VERSION_MAJOR >= 3
+  return {eng, algorithm::convolution_direct, diff_src, weights, diff_dst, strides, dilates, pad_l, pad_r, hint};
+#else
+  dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, diff_src, weights, diff_dst, strides,
+                                          dilates, pad_l, pad_r);
+  return {d, eng, hint};
+#endif
+}
+
+inline dnnl::convolution_backward_weights::primitive_desc conv_backward_weights_pd(
+    const engine& eng, const memory::desc& src, const memory::desc& diff_weights, const memory::desc& diff_dst,
+    const memory::dims& strides, const memory::dims& dilates, const memory::dims& pad_l,
+    const memory::dims& pad_r, const dnnl::convolution_forward::primitive_desc& hint) {
+#if DNNL_VERSION_MAJOR >= 3
+  return {eng, algorithm::convolution_direct, src, diff_weights, diff_dst, strides, dilates, pad_l, pad_r, hint};
+#else
+  dnnl::convolution_backward_weights::desc d(algorithm::convolution_direct, src, diff_weights, diff_dst, strides,
+                                             dilates, pad_l, pad_r);
+  return {d, eng, hint};
+#endif
+}
+
+// Eltwise post-op appended to a primitive's attributes (scale argument dropped in 3.x).
+inline void append_eltwise(dnnl::post_ops& ops, algorithm alg, float alpha, float beta) {
+#if DNNL_VERSION_MAJOR >= 3
+  ops.append_eltwise(alg, alpha, beta);
+#else
+  ops.append_eltwise(1.0f, alg, alpha, beta);
+#endif
+}
+
+// Name of the implementation oneDNN chose (e.g. "jit:avx2"), for profiling output.
+template <typename PD>
+inline const char* impl_name(const PD& pd) {
+  return pd.impl_info_str();
+}
+
+}  // namespace onednn_compat

@@ -1,0 +1,23 @@
+import {
+  getKernel,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+
+type KernelArgs = Parameters<KernelFunc>[0];
+
+/** Runs the tfjs CPU backend's kernel for the cases a native kernel does not cover. */
+export function cpuKernel(kernelName: string, args: KernelArgs): TensorInfo | TensorInfo[] {
+  const config = getKernel(kernelName, 'cpu');
+  if (!config) throw new Error(`onednn: no cpu kernel ${kernelName} to fall back to`);
+  return config.kernelFunc(args) as TensorInfo | TensorInfo[];
+}
+
+/** A kernel config for the onednn backend. */
+export function onednnKernel(kernelName: string, kernelFunc: KernelFunc): KernelConfig {
+  return { kernelName, backendName: 'onednn', kernelFunc };
+}
+
+export type { KernelArgs, NamedAttrMap };

@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+/** The functions the compiled addon exports (see native/addon.cc). */
+export interface OneDnnAddon {
+  version(): { major: number; minor: number; patch: number; cpuRuntime: string };
+  setNumThreads(threads: number): void;
+  getNumThreads(): number;
+  /** Returns the name of the oneDNN implementation used (e.g. "jit:avx2"). */
+  conv2d(
+    params: Int32Array,
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    activation: number,
+    alpha: number,
+  ): string;
+  conv2dBackpropInput(params: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  conv2dBackpropFilter(params: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+}
+
+export const INSTALL_HINT =
+  'Install oneDNN (Debian/Ubuntu: `apt-get install libdnnl-dev`) and rebuild the addon with ' +
+  '`npm rebuild @resnet-ts/tfjs-backend-onednn`; or choose another backend (cpu, wasm, tensorflow).';
+
+let addon: OneDnnAddon | undefined;
+let loadError: string | undefined;
+
+/** Path of the compiled addon: ONEDNN_ADDON_PATH, or build/Release beside src/ and dist/. */
+function addonPath(): string {
+  return process.env.ONEDNN_ADDON_PATH ?? join(__dirname, '..', 'build', 'Release', 'onednn.node');
+}
+
+/** Loads the addon once; returns undefined (and remembers why) when it cannot be loaded. */
+export function loadAddon(): OneDnnAddon | undefined {
+  if (addon || loadError) return addon;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    loadError = `the native addon was not built (${path} is missing)`;
+    return undefined;
+  }
+  try {
+    addon = createRequire(__filename)(path) as OneDnnAddon;
+  } catch (error) {
+    loadError = `the native addon failed to load: ${(error as Error).message}`;
+  }
+  return addon;
+}
+
+/** Why the backend is unavailable, as one actionable sentence; undefined when it is available. */
+export function unavailableReason(): string | undefined {
+  loadAddon();
+  return loadError ? `onednn backend unavailable: ${loadError}. ${INSTALL_HINT}` : undefined;
+}
+
+/** The addon, or an Error that says what to install. */
+export function requireAddon(): OneDnnAddon {
+  const loaded = loadAddon();
+  if (!loaded) throw new Error(unavailableReason());
+  return loaded;
+}

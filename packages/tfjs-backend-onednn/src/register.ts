@@ -1,0 +1,38 @@
+import '@tensorflow/tfjs-backend-cpu';
+import {
+  getKernel,
+  getKernelsForBackend,
+  type KernelConfig,
+  registerBackend,
+  registerKernel,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
+import { OneDnnBackend } from './backend';
+import { convKernels } from './kernels/conv';
+import { loadAddon } from './native';
+
+export const BACKEND_NAME = 'onednn';
+/** Above 'cpu' (1) and 'wasm' (2) so tfjs picks it by default in Node when the addon loads. */
+export const BACKEND_PRIORITY = 3;
+
+/** The kernels this package implements natively; all others are the CPU backend's. */
+export const NATIVE_KERNELS: readonly KernelConfig[] = [...convKernels];
+
+let registered = false;
+
+/** Registers the backend and its kernels (idempotent); called on import. */
+export function registerOneDnnBackend(): void {
+  if (registered) return;
+  registered = true;
+  // Unavailable addon: still registered (so selecting it explains what to install) but below cpu.
+  const priority = loadAddon() ? BACKEND_PRIORITY : 0;
+  registerBackend(BACKEND_NAME, () => new OneDnnBackend(), priority);
+  const native = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
+  for (const kernel of getKernelsForBackend('cpu')) {
+    if (!native.has(kernel.kernelName)) registerKernel({ ...kernel, backendName: BACKEND_NAME });
+  }
+  for (const kernel of NATIVE_KERNELS) {
+    if (getKernel(kernel.kernelName, BACKEND_NAME)) unregisterKernel(kernel.kernelName, BACKEND_NAME);
+    registerKernel(kernel);
+  }
+}
