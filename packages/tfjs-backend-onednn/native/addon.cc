@@ -5,6 +5,7 @@
 #include <dnnl.hpp>
 
 #include "conv.hpp"
+#include "elementwise.hpp"
 
 namespace onednn_addon {
 
@@ -46,6 +47,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Guarded<Conv2D>));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Guarded<Conv2DBackpropInput>));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Guarded<Conv2DBackpropFilter>));
+  exports.Set("binary", Napi::Function::New(env, Guarded<Binary>));
+  exports.Set("unary", Napi::Function::New(env, Guarded<Unary>));
+  exports.Set("reduce", Napi::Function::New(env, Guarded<Reduce>));
+  exports.Set("tile", Napi::Function::New(env, Guarded<Tile>));
+  exports.Set("slice", Napi::Function::New(env, Guarded<Slice>));
+  exports.Set("pad", Napi::Function::New(env, Guarded<Pad>));
   return exports;
 }
 

@@ -19,6 +19,28 @@ export interface OneDnnAddon {
   ): string;
   conv2dBackpropInput(params: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
   conv2dBackpropFilter(params: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    aShape: Int32Array,
+    b: Float32Array,
+    bShape: Int32Array,
+    out: Float32Array,
+    outShape: Int32Array,
+  ): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** out[k1, k2] = reduce over r of x[k1, r, k2]. */
+  reduce(op: number, x: Float32Array, krk: Int32Array, out: Float32Array): void;
+  tile(x: Float32Array, xShape: Int32Array, out: Float32Array, outShape: Int32Array): void;
+  slice(x: Float32Array, xShape: Int32Array, begin: Int32Array, out: Float32Array, size: Int32Array): void;
+  pad(
+    x: Float32Array,
+    xShape: Int32Array,
+    before: Int32Array,
+    out: Float32Array,
+    outShape: Int32Array,
+    value: number,
+  ): void;
 }
 
 export const INSTALL_HINT =

@@ -9,6 +9,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { OneDnnBackend } from './backend';
 import { convKernels } from './kernels/conv';
+import { elementwiseKernels } from './kernels/elementwise';
 import { loadAddon } from './native';
 
 export const BACKEND_NAME = 'onednn';
@@ -16,7 +17,7 @@ export const BACKEND_NAME = 'onednn';
 export const BACKEND_PRIORITY = 3;
 
 /** The kernels this package implements natively; all others are the CPU backend's. */
-export const NATIVE_KERNELS: readonly KernelConfig[] = [...convKernels];
+export const NATIVE_KERNELS: readonly KernelConfig[] = [...convKernels, ...elementwiseKernels];
 
 let registered = false;
 

@@ -1,0 +1,101 @@
+// Training and inference throughput of ResNets on a tfjs backend, one JSON line per model with the
+// fields of ../shared/peers/pytorch_bench.py, so the two can be joined into ratios.
+//   npm run bench -- [--backend onednn|cpu] [--models resnet20,resnet50] [--steps 6] [--warmup 2]
+//                    [--batch N] [--size N] [--threads N] [--profile]
+// --profile adds a per-kernel time breakdown of one training step (the "kernels" field).
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import { buildResNet, countParams } from '@resnet-ts/resnet-core';
+import { getThreads, setThreads } from '../dist/index.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'onednn' },
+    models: { type: 'string', default: 'resnet20,resnet50' },
+    steps: { type: 'string', default: '6' },
+    warmup: { type: 'string', default: '2' },
+    batch: { type: 'string' },
+    size: { type: 'string' },
+    threads: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+
+tf.env().set('IS_TEST', true); // no "install tfjs-node" banner from the cpu backend
+if (!(await tf.setBackend(opts.backend))) throw new Error(`backend ${opts.backend} is unavailable`);
+if (opts.threads) setThreads(Number(opts.threads));
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function timeSteps(step, warmup, steps) {
+  const times = [];
+  for (let i = 0; i < warmup + steps; i++) {
+    const start = performance.now();
+    await step();
+    if (i >= warmup) times.push((performance.now() - start) / 1000);
+  }
+  return median(times);
+}
+
+for (const name of opts.models.split(',')) {
+  const depth = Number(name.replace('resnet', ''));
+  const cifar = ![18, 34, 50, 101, 152].includes(depth);
+  const size = Number(opts.size ?? (cifar ? 32 : 224));
+  const batch = Number(opts.batch ?? (cifar ? 128 : 32));
+  const classes = cifar ? 10 : 1000;
+  const model = buildResNet({ depth, numClasses: classes, inputShape: [size, size, 3], seed: 1 });
+  model.compile({ optimizer: tf.train.momentum(0.1, 0.9), loss: 'categoricalCrossentropy' });
+  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
+  const labels = tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => i % classes),
+    'int32',
+  );
+  const y = tf.oneHot(labels, classes);
+  const steps = Number(opts.steps);
+  const warmup = Number(opts.warmup);
+
+  const trainStep = () => model.trainOnBatch(x, y);
+  const train = batch / (await timeSteps(trainStep, warmup, steps));
+  const infer =
+    batch /
+    (await timeSteps(
+      () => {
+        const out = model.predict(x);
+        out.dataSync();
+        out.dispose();
+      },
+      warmup,
+      steps,
+    ));
+  const result = {
+    peer: 'resnet-ts',
+    backend: opts.backend,
+    model: name,
+    shortcut: cifar ? 'A' : 'B',
+    batch,
+    size,
+    classes,
+    threads: getThreads() ?? 1,
+    params: countParams(model).trainable,
+    train_img_s: Math.round(train * 100) / 100,
+    infer_img_s: Math.round(infer * 100) / 100,
+  };
+  if (opts.profile) {
+    const profile = await tf.profile(trainStep);
+    const byKernel = new Map();
+    for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + k.kernelTimeMs);
+    const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
+    result.kernels = Object.fromEntries(
+      [...byKernel]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, ms]) => [
+          k,
+          { ms: Math.round(ms * 10) / 10, share: Math.round((ms / total) * 1000) / 1000 },
+        ]),
+    );
+  }
+  console.log(JSON.stringify(result));
+  tf.dispose([x, labels, y]);
+  model.dispose();
+}

@@ -1,0 +1,220 @@
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import {
+  Abs,
+  Add,
+  backend_util,
+  Elu,
+  Exp,
+  type KernelConfig,
+  Log,
+  Max,
+  Maximum,
+  Mean,
+  Min,
+  Minimum,
+  Multiply,
+  Neg,
+  PadV2,
+  RealDiv,
+  Reciprocal,
+  Relu,
+  Relu6,
+  Rsqrt,
+  Sigmoid,
+  Slice,
+  Sqrt,
+  Square,
+  SquaredDifference,
+  Step,
+  Sub,
+  Sum,
+  Tanh,
+  type TensorInfo,
+  Tile,
+  util,
+} from '@tensorflow/tfjs-core';
+import { float32Of, sizeOf } from '../data';
+import { requireAddon } from '../native';
+import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
+
+const dims = (shape: readonly number[]) => Int32Array.from(shape);
+
+/** Binary op codes of native/elementwise.cc. */
+const BINARY: [string, number][] = [
+  [Add, 0],
+  [Sub, 1],
+  [Multiply, 2],
+  [RealDiv, 3],
+  [Maximum, 4],
+  [Minimum, 5],
+  [SquaredDifference, 6],
+];
+
+function binaryKernel(kernelName: string, op: number): KernelConfig {
+  return onednnKernel(kernelName, (args: KernelArgs) => {
+    const backend = args.backend as MathBackendCPU;
+    const { a, b } = args.inputs as Record<string, TensorInfo>;
+    const av = float32Of(backend, a!);
+    const bv = float32Of(backend, b!);
+    if (!av || !bv) return cpuKernel(kernelName, args);
+    const outShape = backend_util.assertAndGetBroadcastShape(a!.shape, b!.shape);
+    const out = new Float32Array(sizeOf(outShape));
+    requireAddon().binary(op, av, dims(a!.shape), bv, dims(b!.shape), out, dims(outShape));
+    return backend.makeTensorInfo(outShape, 'float32', out);
+  });
+}
+
+/** Unary op codes of native/elementwise.cc. */
+const UNARY: [string, number][] = [
+  [Relu, 0],
+  [Relu6, 1],
+  [Neg, 2],
+  [Square, 3],
+  [Sqrt, 4],
+  [Rsqrt, 5],
+  [Exp, 6],
+  [Log, 7],
+  [Abs, 8],
+  [Step, 9],
+  [Sigmoid, 10],
+  [Tanh, 11],
+  [Reciprocal, 12],
+  [Elu, 13],
+];
+
+function unaryKernel(kernelName: string, op: number): KernelConfig {
+  return onednnKernel(kernelName, (args: KernelArgs) => {
+    const backend = args.backend as MathBackendCPU;
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const xv = float32Of(backend, x!);
+    if (!xv) return cpuKernel(kernelName, args);
+    const out = new Float32Array(xv.length);
+    const alpha = (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0;
+    requireAddon().unary(op, xv, out, alpha);
+    return backend.makeTensorInfo(x!.shape, 'float32', out);
+  });
+}
+
+/** Reduce op codes of native/elementwise.cc. */
+const REDUCE: [string, number][] = [
+  [Sum, 0],
+  [Mean, 1],
+  [Max, 2],
+  [Min, 3],
+];
+
+/**
+ * Collapses a shape and its reduced axes to [outer, reduced, inner]; undefined when the reduced
+ * axes are not one contiguous block (after dropping size-1 dims), which falls back to tfjs.
+ */
+export function collapseReduction(
+  shape: readonly number[],
+  axes: readonly number[],
+): [number, number, number] | undefined {
+  let outer = 1;
+  let reduced = 1;
+  let inner = 1;
+  let phase = 0; // 0: before the reduced block, 1: inside it, 2: after it
+  for (let i = 0; i < shape.length; i++) {
+    const size = shape[i]!;
+    if (size === 1) continue;
+    const isReduced = axes.includes(i);
+    if (isReduced) {
+      if (phase === 2) return undefined;
+      phase = 1;
+      reduced *= size;
+    } else if (phase === 0) {
+      outer *= size;
+    } else {
+      phase = 2;
+      inner *= size;
+    }
+  }
+  return [outer, reduced, inner];
+}
+
+function reduceKernel(kernelName: string, op: number): KernelConfig {
+  return onednnKernel(kernelName, (args: KernelArgs) => {
+    const backend = args.backend as MathBackendCPU;
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    // Sum and Mean name their axes `axis`, Max and Min `reductionIndices`.
+    const attrs = args.attrs as unknown as {
+      axis?: number | number[];
+      reductionIndices?: number | number[];
+      keepDims: boolean;
+    };
+    const keepDims = attrs.keepDims;
+    const xv = float32Of(backend, x!);
+    const axes = util.parseAxisParam(attrs.axis ?? attrs.reductionIndices ?? [], x!.shape);
+    const krk = xv && axes.length > 0 && xv.length > 0 ? collapseReduction(x!.shape, axes) : undefined;
+    if (!xv || !krk) return cpuKernel(kernelName, args);
+    const outShape = keepDims
+      ? x!.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+      : x!.shape.filter((_, i) => !axes.includes(i));
+    const out = new Float32Array(krk[0] * krk[2]);
+    requireAddon().reduce(op, xv, Int32Array.from(krk), out);
+    return backend.makeTensorInfo(outShape, 'float32', out);
+  });
+}
+
+const tileKernel = onednnKernel(Tile, (args: KernelArgs) => {
+  const backend = args.backend as MathBackendCPU;
+  const { x } = args.inputs as Record<string, TensorInfo>;
+  const { reps } = args.attrs as unknown as { reps: number[] };
+  const xv = float32Of(backend, x!);
+  if (!xv || x!.shape.length === 0 || xv.length === 0) return cpuKernel(Tile, args);
+  const outShape = x!.shape.map((d, i) => d * reps[i]!);
+  const out = new Float32Array(sizeOf(outShape));
+  requireAddon().tile(xv, dims(x!.shape), out, dims(outShape));
+  return backend.makeTensorInfo(outShape, 'float32', out);
+});
+
+const sliceKernel = onednnKernel(Slice, (args: KernelArgs) => {
+  const backend = args.backend as MathBackendCPU;
+  const { x } = args.inputs as Record<string, TensorInfo>;
+  const attrs = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+  const xv = float32Of(backend, x!);
+  if (!xv || x!.shape.length === 0) return cpuKernel(Slice, args);
+  const [begin, size] = sliceBeginAndSize(x!.shape, attrs.begin, attrs.size);
+  const out = new Float32Array(sizeOf(size));
+  if (out.length > 0) requireAddon().slice(xv, dims(x!.shape), dims(begin), out, dims(size));
+  return backend.makeTensorInfo(size, 'float32', out);
+});
+
+/** tfjs's slice attributes (scalars, -1 sizes) resolved to full begin and size arrays. */
+function sliceBeginAndSize(
+  shape: number[],
+  begin: number | number[],
+  size: number | number[],
+): [number[], number[]] {
+  const b = shape.map((_, i) => (typeof begin === 'number' ? (i === 0 ? begin : 0) : (begin[i] ?? 0)));
+  const s = shape.map((d, i) => {
+    const requested = typeof size === 'number' ? (i === 0 ? size : -1) : (size[i] ?? -1);
+    return requested === -1 ? d - b[i]! : requested;
+  });
+  return [b, s];
+}
+
+const padKernel = onednnKernel(PadV2, (args: KernelArgs) => {
+  const backend = args.backend as MathBackendCPU;
+  const { x } = args.inputs as Record<string, TensorInfo>;
+  const { paddings, constantValue } = args.attrs as unknown as {
+    paddings: [number, number][];
+    constantValue: number;
+  };
+  const xv = float32Of(backend, x!);
+  if (!xv || x!.shape.length === 0 || xv.length === 0) return cpuKernel(PadV2, args);
+  const outShape = x!.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
+  const out = new Float32Array(sizeOf(outShape));
+  requireAddon().pad(xv, dims(x!.shape), dims(paddings.map((p) => p[0])), out, dims(outShape), constantValue);
+  return backend.makeTensorInfo(outShape, 'float32', out);
+});
+
+export const elementwiseKernels: KernelConfig[] = [
+  ...BINARY.map(([name, op]) => binaryKernel(name, op)),
+  ...UNARY.map(([name, op]) => unaryKernel(name, op)),
+  ...REDUCE.map(([name, op]) => reduceKernel(name, op)),
+  tileKernel,
+  sliceKernel,
+  padKernel,
+];
