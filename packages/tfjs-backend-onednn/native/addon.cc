@@ -6,6 +6,8 @@
 
 #include "conv.hpp"
 #include "elementwise.hpp"
+#include "pooling.hpp"
+#include "batchnorm.hpp"
 
 namespace onednn_addon {
 
@@ -53,6 +55,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tile", Napi::Function::New(env, Guarded<Tile>));
   exports.Set("slice", Napi::Function::New(env, Guarded<Slice>));
   exports.Set("pad", Napi::Function::New(env, Guarded<Pad>));
+  exports.Set("pool", Napi::Function::New(env, Guarded<Pool>));
+  exports.Set("poolBackward", Napi::Function::New(env, Guarded<PoolBackward>));
+  exports.Set("batchNormForward", Napi::Function::New(env, Guarded<BatchNormForward>));
+  exports.Set("batchNormBackward", Napi::Function::New(env, Guarded<BatchNormBackward>));
   return exports;
 }
 

@@ -59,6 +59,29 @@ inline dnnl::convolution_backward_weights::primitive_desc conv_backward_weights_
 #endif
 }
 
+inline dnnl::pooling_forward::primitive_desc pooling_forward_pd(
+    const engine& eng, prop_kind prop, algorithm alg, const memory::desc& src, const memory::desc& dst,
+    const memory::dims& strides, const memory::dims& kernel, const memory::dims& pad_l, const memory::dims& pad_r) {
+#if DNNL_VERSION_MAJOR >= 3
+  return {eng, prop, alg, src, dst, strides, kernel, memory::dims(strides.size(), 0), pad_l, pad_r};
+#else
+  dnnl::pooling_forward::desc d(prop, alg, src, dst, strides, kernel, pad_l, pad_r);
+  return {d, eng};
+#endif
+}
+
+inline dnnl::pooling_backward::primitive_desc pooling_backward_pd(
+    const engine& eng, algorithm alg, const memory::desc& diff_src, const memory::desc& diff_dst,
+    const memory::dims& strides, const memory::dims& kernel, const memory::dims& pad_l, const memory::dims& pad_r,
+    const dnnl::pooling_forward::primitive_desc& hint) {
+#if DNNL_VERSION_MAJOR >= 3
+  return {eng, alg, diff_src, diff_dst, strides, kernel, memory::dims(strides.size(), 0), pad_l, pad_r, hint};
+#else
+  dnnl::pooling_backward::desc d(alg, diff_src, diff_dst, strides, kernel, pad_l, pad_r);
+  return {d, eng, hint};
+#endif
+}
+
 // Eltwise post-op appended to a primitive's attributes (scale argument dropped in 3.x).
 inline void append_eltwise(dnnl::post_ops& ops, algorithm alg, float alpha, float beta) {
 #if DNNL_VERSION_MAJOR >= 3

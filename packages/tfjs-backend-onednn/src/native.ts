@@ -41,6 +41,36 @@ export interface OneDnnAddon {
     outShape: Int32Array,
     value: number,
   ): void;
+  pool(params: Int32Array, isMax: number, x: Float32Array, out: Float32Array): void;
+  poolBackward(
+    params: Int32Array,
+    isMax: number,
+    dy: Float32Array,
+    x: Float32Array | null,
+    dx: Float32Array,
+  ): void;
+  batchNormForward(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    epsilon: number,
+    out: Float32Array,
+  ): void;
+  batchNormBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    epsilon: number,
+    dx: Float32Array,
+    dMean: Float32Array,
+    dVariance: Float32Array,
+    dScale: Float32Array,
+    dOffset: Float32Array,
+  ): void;
 }
 
 export const INSTALL_HINT =

@@ -8,8 +8,10 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { OneDnnBackend } from './backend';
+import { batchNormKernels } from './kernels/batchnorm';
 import { convKernels } from './kernels/conv';
 import { elementwiseKernels } from './kernels/elementwise';
+import { poolingKernels } from './kernels/pooling';
 import { loadAddon } from './native';
 
 export const BACKEND_NAME = 'onednn';
@@ -17,7 +19,12 @@ export const BACKEND_NAME = 'onednn';
 export const BACKEND_PRIORITY = 3;
 
 /** The kernels this package implements natively; all others are the CPU backend's. */
-export const NATIVE_KERNELS: readonly KernelConfig[] = [...convKernels, ...elementwiseKernels];
+export const NATIVE_KERNELS: readonly KernelConfig[] = [
+  ...convKernels,
+  ...elementwiseKernels,
+  ...poolingKernels,
+  ...batchNormKernels,
+];
 
 let registered = false;
 

@@ -1,0 +1,114 @@
+// Batch normalisation over the last (channel) axis in one pass each way: tfjs composes the
+// forward from 4 and the gradient from about 15 full-size tensor ops.
+#include "batchnorm.hpp"
+
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+#include "common.hpp"
+
+namespace onednn_addon {
+
+namespace {
+
+size_t length_of(const Napi::Value& value, const char* name) {
+  if (!value.IsTypedArray()) throw Napi::TypeError::New(value.Env(), std::string(name) + ": expected a Float32Array");
+  return value.As<Napi::TypedArray>().ElementLength();
+}
+
+constexpr int64_t kParallelThreshold = 1 << 15;
+
+}  // namespace
+
+// batchNormForward(x, mean, variance, scale | null, offset | null, epsilon, out)
+Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
+  const size_t n = length_of(info[0], "x");
+  const size_t c = length_of(info[1], "mean");
+  if (c == 0 || n % c != 0) throw Napi::RangeError::New(info.Env(), "x: size is not a multiple of the channels");
+  const float* x = float_data(info[0], n, "x");
+  const float* mean = float_data(info[1], c, "mean");
+  const float* variance = float_data(info[2], c, "variance");
+  const float* scale = optional_float_data(info[3], c, "scale");
+  const float* offset = optional_float_data(info[4], c, "offset");
+  const float epsilon = info[5].As<Napi::Number>().FloatValue();
+  float* out = float_data(info[6], n, "out");
+  std::vector<float> a(c), b(c);
+  for (size_t k = 0; k < c; k++) {
+    a[k] = (scale ? scale[k] : 1.f) / std::sqrt(variance[k] + epsilon);
+    b[k] = (offset ? offset[k] : 0.f) - mean[k] * a[k];
+  }
+  const int64_t rows = static_cast<int64_t>(n / c);
+  const int64_t channels = static_cast<int64_t>(c);
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(n) > kParallelThreshold)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* px = x + r * channels;
+    float* po = out + r * channels;
+    for (int64_t k = 0; k < channels; k++) po[k] = px[k] * a[k] + b[k];
+  }
+  return info.Env().Undefined();
+}
+
+// batchNormBackward(dy, x, mean, variance, scale | null, epsilon, dx, dMean, dVariance, dScale, dOffset)
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+  const size_t n = length_of(info[0], "dy");
+  const size_t c = length_of(info[2], "mean");
+  if (c == 0 || n % c != 0) throw Napi::RangeError::New(info.Env(), "dy: size is not a multiple of the channels");
+  const float* dy = float_data(info[0], n, "dy");
+  const float* x = float_data(info[1], n, "x");
+  const float* mean = float_data(info[2], c, "mean");
+  const float* variance = float_data(info[3], c, "variance");
+  const float* scale = optional_float_data(info[4], c, "scale");
+  const float epsilon = info[5].As<Napi::Number>().FloatValue();
+  float* dx = float_data(info[6], n, "dx");
+  float* d_mean = float_data(info[7], c, "dMean");
+  float* d_variance = float_data(info[8], c, "dVariance");
+  float* d_scale = float_data(info[9], c, "dScale");
+  float* d_offset = float_data(info[10], c, "dOffset");
+
+  const int64_t channels = static_cast<int64_t>(c);
+  const int64_t rows = static_cast<int64_t>(n / c);
+  std::vector<float> inv(c), k(c);
+  for (size_t i = 0; i < c; i++) {
+    inv[i] = 1.f / std::sqrt(variance[i] + epsilon);
+    k[i] = (scale ? scale[i] : 1.f) * inv[i];
+  }
+  const int threads = static_cast<int64_t>(n) > kParallelThreshold ? omp_get_max_threads() : 1;
+  // Per-thread partial sums of dy and dy * (x - mean), combined after the pass.
+  std::vector<double> partial(static_cast<size_t>(threads) * 2 * c, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t begin = rows * t / nt, end = rows * (t + 1) / nt;
+    double* sum_dy = partial.data() + static_cast<size_t>(t) * 2 * c;
+    double* sum_dy_xm = sum_dy + c;
+    for (int64_t r = begin; r < end; r++) {
+      const float* pdy = dy + r * channels;
+      const float* px = x + r * channels;
+      float* pdx = dx + r * channels;
+      for (int64_t i = 0; i < channels; i++) {
+        const float g = pdy[i];
+        pdx[i] = g * k[i];
+        sum_dy[i] += g;
+        sum_dy_xm[i] += static_cast<double>(g) * (px[i] - mean[i]);
+      }
+    }
+  }
+  for (size_t i = 0; i < c; i++) {
+    double s_dy = 0, s_dy_xm = 0;
+    for (int t = 0; t < threads; t++) {
+      s_dy += partial[static_cast<size_t>(t) * 2 * c + i];
+      s_dy_xm += partial[static_cast<size_t>(t) * 2 * c + c + i];
+    }
+    const double g = scale ? scale[i] : 1.0;
+    const double iv = inv[i];
+    d_offset[i] = static_cast<float>(s_dy);
+    d_scale[i] = static_cast<float>(s_dy_xm * iv);
+    d_mean[i] = static_cast<float>(-iv * g * s_dy);
+    d_variance[i] = static_cast<float>(-0.5 * iv * iv * iv * g * s_dy_xm);
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace onednn_addon

@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '../index';
+import { compareWithCpu, seededValues } from '../testing';
+
+const TOLERANCE = 1e-4;
+const t = (shape: number[], seed: number, offset = 0) =>
+  tf.tensor(
+    seededValues(
+      seed,
+      shape.reduce((a, b) => a * b, 1),
+    ).map((v) => v + offset),
+    shape,
+  );
+
+describe('FusedBatchNorm', () => {
+  const bn = (x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s?: tf.Tensor, o?: tf.Tensor) =>
+    tf.batchNorm(
+      x,
+      m as tf.Tensor1D,
+      v as tf.Tensor1D,
+      o as tf.Tensor1D | undefined,
+      s as tf.Tensor1D | undefined,
+      1e-3,
+    );
+  const vectors = (channels: number) => ({
+    mean: t([channels], 2),
+    variance: t([channels], 3, 1.5), // positive
+    scale: t([channels], 4, 1),
+    offset: t([channels], 5),
+  });
+
+  it.each([[[4, 5, 5, 8]], [[64, 10]], [[2, 3, 3, 16]]])(
+    'x %j agrees with cpu, forward and every gradient',
+    async (shape) => {
+      const errors = await compareWithCpu(() => {
+        const x = t(shape, 1);
+        const { mean, variance, scale, offset } = vectors(shape[shape.length - 1]!);
+        const y = bn(x, mean, variance, scale, offset);
+        const grads = tf.grads((a, m, v, s, o) => bn(a, m, v, s, o))(
+          [x, mean, variance, scale, offset],
+          t(y.shape, 6),
+        );
+        return [y, ...grads];
+      });
+      for (const e of errors) expect(e).toBeLessThan(TOLERANCE);
+    },
+  );
+
+  // (tfjs cannot differentiate batchNorm without an offset on any backend, so forward only here.)
+  it.each([
+    ['scale only', true, false],
+    ['offset only', false, true],
+    ['neither', false, false],
+  ])('with %s agrees with cpu', async (_label, withScale, withOffset) => {
+    const errors = await compareWithCpu(() => {
+      const { mean, variance, scale, offset } = vectors(8);
+      return bn(
+        t([3, 4, 4, 8], 1),
+        mean,
+        variance,
+        withScale ? scale : undefined,
+        withOffset ? offset : undefined,
+      );
+    });
+    expect(errors[0]).toBeLessThan(TOLERANCE);
+  });
+
+  it('a BatchNormalization layer trains identically on both backends', async () => {
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const layer = tfl.layers.batchNormalization({
+          momentum: 0.9,
+          gammaInitializer: tfl.initializers.randomNormal({ seed: 3 }),
+        });
+        const x = t([8, 4, 4, 6], 7, 0.5);
+        // A random weighting, so no gradient is zero by symmetry (sum(y) would make beta's vanish).
+        const weights = t([8, 4, 4, 6], 8);
+        const f = (a: tf.Tensor) =>
+          tf.sum(tf.mul(tf.square(layer.apply(a, { training: true }) as tf.Tensor), weights));
+        f(x); // builds the weights
+        const variables = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+        const { value, grads } = tf.variableGrads(() => f(x) as tf.Scalar, variables);
+        return [value.dataSync()[0]!, ...Object.values(grads).map((g) => Array.from(g.dataSync()))];
+      });
+    };
+    const cpu = await run('cpu');
+    const onednn = await run('onednn');
+    expect(onednn[0]).toBeCloseTo(cpu[0] as number, 3);
+    for (let i = 1; i < cpu.length; i++) {
+      const a = onednn[i] as number[];
+      const b = cpu[i] as number[];
+      const scale = Math.max(...b.map(Math.abs), 1e-6);
+      expect(Math.max(...a.map((v, j) => Math.abs(v - b[j]!))) / scale).toBeLessThan(TOLERANCE);
+    }
+  });
+});

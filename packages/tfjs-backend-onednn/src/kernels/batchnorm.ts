@@ -1,0 +1,136 @@
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import {
+  engine,
+  FusedBatchNorm,
+  type GradConfig,
+  getBackend,
+  getGradient,
+  type KernelConfig,
+  type NamedTensorMap,
+  registerGradient,
+  type Tensor,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { float32Of } from '../data';
+import { requireAddon } from '../native';
+import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
+
+/** One-pass batch-norm gradient: outputs dx, dMean, dVariance, dScale, dOffset. */
+export const BATCH_NORM_GRAD = 'OneDnnFusedBatchNormGrad';
+
+type Inputs = Record<string, TensorInfo | undefined>;
+
+/** Channel vectors for a per-last-axis batch norm, or undefined when the shapes do not fit. */
+function channelVectors(backend: MathBackendCPU, x: TensorInfo, vectors: (TensorInfo | undefined)[]) {
+  const channels = x.shape[x.shape.length - 1];
+  if (x.shape.length < 2 || channels === undefined) return undefined;
+  const values: (Float32Array | null)[] = [];
+  for (const v of vectors) {
+    if (!v) {
+      values.push(null);
+      continue;
+    }
+    const data = float32Of(backend, v);
+    if (!data || data.length !== channels) return undefined;
+    values.push(data);
+  }
+  return values;
+}
+
+function batchNorm(args: KernelArgs): TensorInfo | TensorInfo[] {
+  const backend = args.backend as MathBackendCPU;
+  const { x, mean, variance, offset, scale } = args.inputs as Inputs;
+  const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+  const xv = float32Of(backend, x!);
+  const vectors =
+    xv && mean && variance ? channelVectors(backend, x!, [mean, variance, scale, offset]) : undefined;
+  if (!xv || !vectors) return cpuKernel(FusedBatchNorm, args);
+  installBatchNormGradient();
+  const [m, v, s, o] = vectors;
+  const out = new Float32Array(xv.length);
+  requireAddon().batchNormForward(xv, m!, v!, s ?? null, o ?? null, varianceEpsilon, out);
+  return backend.makeTensorInfo(x!.shape, 'float32', out);
+}
+
+function batchNormGrad(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as MathBackendCPU;
+  const { dy, x, mean, variance, scale } = args.inputs as Inputs;
+  const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+  const dyv = float32Of(backend, dy!);
+  const xv = float32Of(backend, x!);
+  const vectors = channelVectors(backend, x!, [mean, variance, scale]);
+  if (!dyv || !xv || !vectors) throw new Error(`${BATCH_NORM_GRAD}: unsupported inputs`);
+  const [m, v, s] = vectors;
+  const channels = m!.length;
+  const dx = new Float32Array(xv.length);
+  const grads = [0, 1, 2, 3].map(() => new Float32Array(channels));
+  requireAddon().batchNormBackward(
+    dyv,
+    xv,
+    m!,
+    v!,
+    s ?? null,
+    varianceEpsilon,
+    dx,
+    grads[0]!,
+    grads[1]!,
+    grads[2]!,
+    grads[3]!,
+  );
+  return [
+    backend.makeTensorInfo(x!.shape, 'float32', dx),
+    backend.makeTensorInfo(mean!.shape, 'float32', grads[0]),
+    backend.makeTensorInfo(variance!.shape, 'float32', grads[1]),
+    backend.makeTensorInfo(scale ? scale.shape : mean!.shape, 'float32', grads[2]),
+    backend.makeTensorInfo(mean!.shape, 'float32', grads[3]),
+  ];
+}
+
+let installed: GradConfig | undefined;
+
+/**
+ * tfjs's FusedBatchNorm gradient is ~15 full-size ops. While `onednn` is the active backend it is
+ * replaced by one native pass; elsewhere the original gradient runs unchanged. Installed lazily
+ * from the forward kernel, so it wraps whichever gradient tfjs-layers or tfjs registered.
+ */
+function installBatchNormGradient(): void {
+  const current = getGradient(FusedBatchNorm);
+  if (!current || current === installed) return;
+  const original = current;
+  installed = {
+    kernelName: FusedBatchNorm,
+    inputsToSave: original.inputsToSave,
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved as Tensor[];
+      const fits =
+        getBackend() === 'onednn' &&
+        !Array.isArray(dy) &&
+        dy.dtype === 'float32' &&
+        x!.rank >= 2 &&
+        mean!.size === x!.shape[x!.rank - 1] &&
+        variance!.size === mean!.size &&
+        (!scale || scale.size === mean!.size);
+      if (!fits) return original.gradFunc(dy, saved, attrs);
+      const inputs: NamedTensorMap = { dy, x: x!, mean: mean!, variance: variance! };
+      if (scale) inputs.scale = scale;
+      const [dx, dMean, dVariance, dScale, dOffset] = engine().runKernel(
+        BATCH_NORM_GRAD,
+        inputs,
+        attrs,
+      ) as Tensor[];
+      return {
+        x: () => dx!,
+        mean: () => dMean!,
+        variance: () => dVariance!,
+        scale: () => dScale!,
+        offset: () => dOffset!,
+      };
+    },
+  };
+  registerGradient(installed);
+}
+
+export const batchNormKernels: KernelConfig[] = [
+  onednnKernel(FusedBatchNorm, batchNorm),
+  onednnKernel(BATCH_NORM_GRAD, batchNormGrad),
+];
