@@ -1,6 +1,9 @@
 // N-API entry point: exposes the oneDNN kernels and the thread settings to JavaScript.
 #include <napi.h>
+#include <malloc.h>
 #include <omp.h>
+
+#include <cstdlib>
 
 #include <dnnl.hpp>
 
@@ -42,7 +45,18 @@ static Napi::Value Guarded(const Napi::CallbackInfo& info) {
   }
 }
 
+// Every kernel returns a fresh multi-megabyte Float32Array. glibc serves such sizes with mmap and
+// unmaps them on free, so each op paid page faults on untouched memory; keeping them on the heap
+// (up to the 32 MiB maximum) lets freed buffers be reused. ONEDNN_KEEP_MALLOC=1 opts out.
+static void tune_malloc() {
+  const char* keep = std::getenv("ONEDNN_KEEP_MALLOC");
+  if (keep && keep[0] == '1') return;
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tune_malloc();
   exports.Set("version", Napi::Function::New(env, Version));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));

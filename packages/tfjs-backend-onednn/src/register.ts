@@ -10,7 +10,7 @@ import {
 import { OneDnnBackend } from './backend';
 import { batchNormKernels } from './kernels/batchnorm';
 import { convKernels } from './kernels/conv';
-import { elementwiseKernels } from './kernels/elementwise';
+import { elementwiseKernels, gradientKernels } from './kernels/elementwise';
 import { poolingKernels } from './kernels/pooling';
 import { loadAddon } from './native';
 
@@ -22,6 +22,7 @@ export const BACKEND_PRIORITY = 3;
 export const NATIVE_KERNELS: readonly KernelConfig[] = [
   ...convKernels,
   ...elementwiseKernels,
+  ...gradientKernels,
   ...poolingKernels,
   ...batchNormKernels,
 ];

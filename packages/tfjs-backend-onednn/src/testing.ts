@@ -1,5 +1,6 @@
 // Test helpers: run the same computation on two backends and measure how far apart they are.
 import * as tf from '@tensorflow/tfjs-core';
+import { unavailableReason } from './native';
 
 /** Deterministic values in [-1, 1) (mulberry32), independent of any backend's RNG. */
 export function seededValues(seed: number, count: number): Float32Array {
@@ -44,4 +45,17 @@ export async function compareWithCpu(compute: () => tf.Tensor | tf.Tensor[]): Pr
   const expected = await valuesOn('cpu', compute);
   const actual = await valuesOn('onednn', compute);
   return expected.map((e, i) => relativeError(actual[i]!, e));
+}
+
+/**
+ * `describe` for suites that need the native addon. Without it they are skipped with a message
+ * saying why, except under CI=true, where they run (and fail) so CI never passes silently.
+ */
+export function describeNative(name: string, body: () => void): void {
+  const reason = unavailableReason();
+  if (reason && process.env.CI !== 'true') {
+    describe.skip(`${name} (skipped: ${reason})`, body);
+    return;
+  }
+  describe(name, body);
 }

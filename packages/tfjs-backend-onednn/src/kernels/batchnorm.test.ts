@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, seededValues } from '../testing';
+import { compareWithCpu, describeNative, seededValues } from '../testing';
 
 const TOLERANCE = 1e-4;
 const t = (shape: number[], seed: number, offset = 0) =>
@@ -12,7 +12,7 @@ const t = (shape: number[], seed: number, offset = 0) =>
     shape,
   );
 
-describe('FusedBatchNorm', () => {
+describeNative('FusedBatchNorm', () => {
   const bn = (x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s?: tf.Tensor, o?: tf.Tensor) =>
     tf.batchNorm(
       x,

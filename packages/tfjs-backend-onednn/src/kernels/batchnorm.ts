@@ -2,16 +2,13 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
   engine,
   FusedBatchNorm,
-  type GradConfig,
-  getBackend,
-  getGradient,
   type KernelConfig,
   type NamedTensorMap,
-  registerGradient,
   type Tensor,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { float32Of } from '../data';
+import { defineNativeGradient } from '../gradients';
 import { requireAddon } from '../native';
 import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
 
@@ -45,7 +42,6 @@ function batchNorm(args: KernelArgs): TensorInfo | TensorInfo[] {
   const vectors =
     xv && mean && variance ? channelVectors(backend, x!, [mean, variance, scale, offset]) : undefined;
   if (!xv || !vectors) return cpuKernel(FusedBatchNorm, args);
-  installBatchNormGradient();
   const [m, v, s, o] = vectors;
   const out = new Float32Array(xv.length);
   requireAddon().batchNormForward(xv, m!, v!, s ?? null, o ?? null, varianceEpsilon, out);
@@ -86,49 +82,31 @@ function batchNormGrad(args: KernelArgs): TensorInfo[] {
   ];
 }
 
-let installed: GradConfig | undefined;
-
-/**
- * tfjs's FusedBatchNorm gradient is ~15 full-size ops. While `onednn` is the active backend it is
- * replaced by one native pass; elsewhere the original gradient runs unchanged. Installed lazily
- * from the forward kernel, so it wraps whichever gradient tfjs-layers or tfjs registered.
- */
-function installBatchNormGradient(): void {
-  const current = getGradient(FusedBatchNorm);
-  if (!current || current === installed) return;
-  const original = current;
-  installed = {
-    kernelName: FusedBatchNorm,
-    inputsToSave: original.inputsToSave,
-    gradFunc: (dy, saved, attrs) => {
-      const [x, mean, variance, scale] = saved as Tensor[];
-      const fits =
-        getBackend() === 'onednn' &&
-        !Array.isArray(dy) &&
-        dy.dtype === 'float32' &&
-        x!.rank >= 2 &&
-        mean!.size === x!.shape[x!.rank - 1] &&
-        variance!.size === mean!.size &&
-        (!scale || scale.size === mean!.size);
-      if (!fits) return original.gradFunc(dy, saved, attrs);
-      const inputs: NamedTensorMap = { dy, x: x!, mean: mean!, variance: variance! };
-      if (scale) inputs.scale = scale;
-      const [dx, dMean, dVariance, dScale, dOffset] = engine().runKernel(
-        BATCH_NORM_GRAD,
-        inputs,
-        attrs,
-      ) as Tensor[];
-      return {
-        x: () => dx!,
-        mean: () => dMean!,
-        variance: () => dVariance!,
-        scale: () => dScale!,
-        offset: () => dOffset!,
-      };
-    },
+defineNativeGradient(FusedBatchNorm, (dy, saved, attrs) => {
+  const [x, mean, variance, scale] = saved;
+  const fits =
+    dy.dtype === 'float32' &&
+    x!.rank >= 2 &&
+    mean!.size === x!.shape[x!.rank - 1] &&
+    variance!.size === mean!.size &&
+    (!scale || scale.size === mean!.size);
+  if (!fits) return undefined;
+  const inputs: NamedTensorMap = { dy, x: x!, mean: mean!, variance: variance! };
+  if (scale) inputs.scale = scale;
+  // One native pass instead of tfjs's ~15 full-size tensor ops.
+  const [dx, dMean, dVariance, dScale, dOffset] = engine().runKernel(
+    BATCH_NORM_GRAD,
+    inputs,
+    attrs,
+  ) as Tensor[];
+  return {
+    x: () => dx!,
+    mean: () => dMean!,
+    variance: () => dVariance!,
+    scale: () => dScale!,
+    offset: () => dOffset!,
   };
-  registerGradient(installed);
-}
+});
 
 export const batchNormKernels: KernelConfig[] = [
   onednnKernel(FusedBatchNorm, batchNorm),

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, seededValues } from '../testing';
+import { compareWithCpu, describeNative, seededValues } from '../testing';
 
 const TOLERANCE = 1e-4;
 
@@ -84,7 +84,7 @@ function tensors(c: Case, seed: number) {
   return { x, w };
 }
 
-describe('Conv2D', () => {
+describeNative('Conv2D', () => {
   it.each(cases.map((c) => [label(c), c] as const))('%s forward agrees with cpu', async (_l, c) => {
     const errors = await compareWithCpu(() => {
       const { x, w } = tensors(c, 1);
@@ -118,7 +118,7 @@ describe('Conv2D', () => {
   );
 });
 
-describe('FusedConv2D', () => {
+describeNative('FusedConv2D', () => {
   it.each(['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid', 'prelu'] as const)(
     'bias + %s agrees with cpu, forward and gradient',
     async (activation) => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, seededValues } from '../testing';
+import { compareWithCpu, describeNative, seededValues } from '../testing';
 import { collapseReduction } from './elementwise';
 
 const TOLERANCE = 1e-5;
@@ -13,7 +13,7 @@ const t = (shape: number[], seed: number) =>
     shape,
   );
 
-describe('binary ops with broadcasting', () => {
+describeNative('binary ops with broadcasting', () => {
   const shapes: [number[], number[]][] = [
     [
       [2, 3, 4, 5],
@@ -64,7 +64,7 @@ describe('binary ops with broadcasting', () => {
   });
 });
 
-describe('unary ops', () => {
+describeNative('unary ops', () => {
   const ops: [string, (x: tf.Tensor) => tf.Tensor][] = [
     ['relu', tf.relu],
     ['relu6', (x) => tf.relu6(tf.mul(x, 8))],
@@ -92,7 +92,7 @@ describe('unary ops', () => {
   });
 });
 
-describe('reductions', () => {
+describeNative('reductions', () => {
   it('collapses shapes to [outer, reduced, inner] or refuses', () => {
     expect(collapseReduction([8, 4, 4, 16], [0, 1, 2])).toEqual([1, 128, 16]);
     expect(collapseReduction([8, 4, 4, 16], [3])).toEqual([128, 16, 1]);
@@ -130,7 +130,7 @@ describe('reductions', () => {
   }
 });
 
-describe('tile, slice and pad', () => {
+describeNative('tile, slice and pad', () => {
   it.each([
     [
       [1, 1, 1, 16],
@@ -201,4 +201,37 @@ describe('tile, slice and pad', () => {
       expect(errors).toEqual([0, 0]);
     },
   );
+});
+
+describeNative('native gradients', () => {
+  it('relu gradient agrees with cpu', async () => {
+    const errors = await compareWithCpu(() => {
+      const x = t([4, 6, 6, 8], 21);
+      return tf.grad((a: tf.Tensor) => tf.relu(a))(x, t([4, 6, 6, 8], 22));
+    });
+    expect(errors[0]).toBeLessThan(TOLERANCE);
+  });
+
+  it.each([
+    [[4, 6, 6, 8], [0, 1, 2], false],
+    [[4, 6, 6, 8], [0, 1, 2], true],
+    [[5, 7], 1, false],
+    [[5, 7], [0, 1], false],
+  ] as [number[], number | number[], boolean][])(
+    'mean gradient of %j over %j (keepDims %s) agrees with cpu',
+    async (shape, axis, keepDims) => {
+      const errors = await compareWithCpu(() => {
+        const x = t(shape, 23);
+        const f = (a: tf.Tensor) => tf.mean(a, axis, keepDims);
+        return tf.grad(f)(x, t(f(x).shape, 24));
+      });
+      expect(errors[0]).toBeLessThan(TOLERANCE);
+    },
+  );
+
+  it('leaves gradients on other backends to tfjs', async () => {
+    await tf.setBackend('cpu');
+    const dx = tf.grad((a: tf.Tensor) => tf.relu(a))(tf.tensor1d([-1, 2]));
+    expect(Array.from(dx.dataSync())).toEqual([0, 1]);
+  });
 });

@@ -5,6 +5,7 @@ import {
   backend_util,
   Elu,
   Exp,
+  engine,
   type KernelConfig,
   Log,
   Max,
@@ -29,11 +30,13 @@ import {
   Sub,
   Sum,
   Tanh,
+  type Tensor,
   type TensorInfo,
   Tile,
   util,
 } from '@tensorflow/tfjs-core';
 import { float32Of, sizeOf } from '../data';
+import { defineNativeGradient } from '../gradients';
 import { requireAddon } from '../native';
 import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
 
@@ -218,3 +221,43 @@ export const elementwiseKernels: KernelConfig[] = [
   sliceKernel,
   padKernel,
 ];
+
+/** dy * step(x) in one pass (tfjs: Step then Multiply). */
+export const RELU_GRAD = 'OneDnnReluGrad';
+/** Mean's gradient, dy / n broadcast back to the input shape in one pass (tfjs: Fill, Multiply, RealDiv). */
+export const MEAN_GRAD = 'OneDnnMeanGrad';
+
+const reluGradKernel = onednnKernel(RELU_GRAD, (args: KernelArgs) => {
+  const backend = args.backend as MathBackendCPU;
+  const { dy, x } = args.inputs as Record<string, TensorInfo>;
+  const dyv = float32Of(backend, dy!)!;
+  const xv = float32Of(backend, x!)!;
+  const out = new Float32Array(xv.length);
+  requireAddon().binary(7, dyv, dims(dy!.shape), xv, dims(x!.shape), out, dims(x!.shape));
+  return backend.makeTensorInfo(x!.shape, 'float32', out);
+});
+
+const meanGradKernel = onednnKernel(MEAN_GRAD, (args: KernelArgs) => {
+  const backend = args.backend as MathBackendCPU;
+  const { dy } = args.inputs as Record<string, TensorInfo>;
+  const { inShape, axes } = args.attrs as unknown as { inShape: number[]; axes: number[] };
+  const dyv = float32Of(backend, dy!)!;
+  const keptShape = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const count = axes.reduce((n, a) => n * inShape[a]!, 1);
+  const out = new Float32Array(sizeOf(inShape));
+  requireAddon().binary(2, dyv, dims(keptShape), Float32Array.of(1 / count), dims([]), out, dims(inShape));
+  return backend.makeTensorInfo(inShape, 'float32', out);
+});
+
+defineNativeGradient(Relu, (dy, [x]) => {
+  if (dy.dtype !== 'float32' || x!.dtype !== 'float32') return undefined;
+  return { x: () => engine().runKernel(RELU_GRAD, { dy, x: x! }) as Tensor };
+});
+
+defineNativeGradient(Mean, (dy, [x], attrs) => {
+  if (dy.dtype !== 'float32' || x!.dtype !== 'float32' || x!.size === 0) return undefined;
+  const axes = util.parseAxisParam((attrs as { axis: number | number[] }).axis, x!.shape);
+  return { x: () => engine().runKernel(MEAN_GRAD, { dy }, { inShape: x!.shape, axes }) as Tensor };
+});
+
+export const gradientKernels: KernelConfig[] = [reluGradKernel, meanGradKernel];

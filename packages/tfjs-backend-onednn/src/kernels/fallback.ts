@@ -5,6 +5,7 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { ensureNativeGradients } from '../gradients';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 
@@ -15,9 +16,16 @@ export function cpuKernel(kernelName: string, args: KernelArgs): TensorInfo | Te
   return config.kernelFunc(args) as TensorInfo | TensorInfo[];
 }
 
-/** A kernel config for the onednn backend. */
+/** A kernel config for the onednn backend; running it makes sure the native gradients are in place. */
 export function onednnKernel(kernelName: string, kernelFunc: KernelFunc): KernelConfig {
-  return { kernelName, backendName: 'onednn', kernelFunc };
+  return {
+    kernelName,
+    backendName: 'onednn',
+    kernelFunc: (args) => {
+      ensureNativeGradients();
+      return kernelFunc(args);
+    },
+  };
 }
 
 export type { KernelArgs, NamedAttrMap };

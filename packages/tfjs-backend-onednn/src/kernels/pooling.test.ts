@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, seededValues } from '../testing';
+import { compareWithCpu, describeNative, seededValues } from '../testing';
 
 const TOLERANCE = 1e-5;
 
@@ -12,7 +12,7 @@ const cases: [string, [number, number, number, number], number, number, 'same' |
   ['stride 1 same', [2, 6, 6, 3], 3, 1, 'same'],
 ];
 
-describe('pooling', () => {
+describeNative('pooling', () => {
   for (const kind of ['max', 'avg'] as const) {
     it.each(cases)(
       `${kind} pool %s agrees with cpu, forward and gradient`,
