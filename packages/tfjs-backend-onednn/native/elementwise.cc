@@ -37,7 +37,7 @@ constexpr int64_t kParallelThreshold = 1 << 15;
 
 // ---- binary ------------------------------------------------------------------------------------
 
-enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kMax, kMin, kSquaredDifference, kReluGrad };
+enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kMax, kMin, kSquaredDifference, kReluGrad, kSquareGrad };
 
 template <typename F>
 void binary_rows(const float* a, const float* b, float* out, int64_t rows, int64_t inner, const Dims& outer_dims,
@@ -222,6 +222,9 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
     case kReluGrad:  // a = dy, b = relu's input: dy * step(x), NaN where x is NaN (as tfjs)
       binary_broadcast(a, a_shape, b, b_shape, out, out_shape,
                        [](float dy, float x) { return std::isnan(x) ? NAN : (x > 0 ? dy : 0.f); });
+      break;
+    case kSquareGrad:  // a = dy, b = square's input
+      binary_broadcast(a, a_shape, b, b_shape, out, out_shape, [](float dy, float x) { return dy * (2.f * x); });
       break;
     default: throw Napi::RangeError::New(info.Env(), "binary: unknown op");
   }

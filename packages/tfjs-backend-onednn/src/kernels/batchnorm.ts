@@ -7,7 +7,7 @@ import {
   type Tensor,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { float32Of } from '../data';
+import { float32Of, outputArray } from '../data';
 import { defineNativeGradient } from '../gradients';
 import { requireAddon } from '../native';
 import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
@@ -43,7 +43,7 @@ function batchNorm(args: KernelArgs): TensorInfo | TensorInfo[] {
     xv && mean && variance ? channelVectors(backend, x!, [mean, variance, scale, offset]) : undefined;
   if (!xv || !vectors) return cpuKernel(FusedBatchNorm, args);
   const [m, v, s, o] = vectors;
-  const out = new Float32Array(xv.length);
+  const out = outputArray(xv.length);
   requireAddon().batchNormForward(xv, m!, v!, s ?? null, o ?? null, varianceEpsilon, out);
   return backend.makeTensorInfo(x!.shape, 'float32', out);
 }
@@ -58,8 +58,8 @@ function batchNormGrad(args: KernelArgs): TensorInfo[] {
   if (!dyv || !xv || !vectors) throw new Error(`${BATCH_NORM_GRAD}: unsupported inputs`);
   const [m, v, s] = vectors;
   const channels = m!.length;
-  const dx = new Float32Array(xv.length);
-  const grads = [0, 1, 2, 3].map(() => new Float32Array(channels));
+  const dx = outputArray(xv.length);
+  const grads = [0, 1, 2, 3].map(() => outputArray(channels));
   requireAddon().batchNormBackward(
     dyv,
     xv,

@@ -8,7 +8,7 @@ import {
   type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { float32Of, sizeOf } from '../data';
+import { float32Of, outputArray, sizeOf } from '../data';
 import { requireAddon } from '../native';
 import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
 
@@ -95,7 +95,7 @@ function conv2dImpl(args: KernelArgs, fused: boolean): TensorInfo | TensorInfo[]
     activation !== undefined &&
     !preluActivationWeights;
   if (!native) return cpuKernel(fused ? FusedConv2D : Conv2D, args);
-  const out = new Float32Array(sizeOf(info.outShape));
+  const out = outputArray(sizeOf(info.outShape));
   requireAddon().conv2d(convParams(info), xs, ws, bs, out, activation, attrs.leakyreluAlpha ?? 0.2);
   return backend.makeTensorInfo(info.outShape, 'float32', out);
 }
@@ -108,7 +108,7 @@ function conv2dBackpropInput(args: KernelArgs): TensorInfo | TensorInfo[] {
   const dys = float32Of(backend, dy!);
   const ws = float32Of(backend, filter!);
   if (info.dataFormat !== 'channelsLast' || !dys || !ws) return cpuKernel(Conv2DBackpropInput, args);
-  const dx = new Float32Array(sizeOf(info.inShape));
+  const dx = outputArray(sizeOf(info.inShape));
   requireAddon().conv2dBackpropInput(convParams(info), dys, ws, dx);
   return backend.makeTensorInfo(info.inShape, 'float32', dx);
 }
@@ -121,7 +121,7 @@ function conv2dBackpropFilter(args: KernelArgs): TensorInfo | TensorInfo[] {
   const xs = float32Of(backend, x!);
   const dys = float32Of(backend, dy!);
   if (info.dataFormat !== 'channelsLast' || !xs || !dys) return cpuKernel(Conv2DBackpropFilter, args);
-  const dw = new Float32Array(sizeOf(info.filterShape));
+  const dw = outputArray(sizeOf(info.filterShape));
   requireAddon().conv2dBackpropFilter(convParams(info), xs, dys, dw);
   return backend.makeTensorInfo(info.filterShape, 'float32', dw);
 }

@@ -204,10 +204,13 @@ describeNative('tile, slice and pad', () => {
 });
 
 describeNative('native gradients', () => {
-  it('relu gradient agrees with cpu', async () => {
+  it.each([
+    ['relu', tf.relu],
+    ['square', tf.square],
+  ] as [string, (x: tf.Tensor) => tf.Tensor][])('%s gradient agrees with cpu', async (_name, op) => {
     const errors = await compareWithCpu(() => {
       const x = t([4, 6, 6, 8], 21);
-      return tf.grad((a: tf.Tensor) => tf.relu(a))(x, t([4, 6, 6, 8], 22));
+      return tf.grad(op)(x, t([4, 6, 6, 8], 22));
     });
     expect(errors[0]).toBeLessThan(TOLERANCE);
   });

@@ -35,7 +35,7 @@ import {
   Tile,
   util,
 } from '@tensorflow/tfjs-core';
-import { float32Of, sizeOf } from '../data';
+import { float32Of, outputArray, sizeOf } from '../data';
 import { defineNativeGradient } from '../gradients';
 import { requireAddon } from '../native';
 import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
@@ -61,7 +61,7 @@ function binaryKernel(kernelName: string, op: number): KernelConfig {
     const bv = float32Of(backend, b!);
     if (!av || !bv) return cpuKernel(kernelName, args);
     const outShape = backend_util.assertAndGetBroadcastShape(a!.shape, b!.shape);
-    const out = new Float32Array(sizeOf(outShape));
+    const out = outputArray(sizeOf(outShape));
     requireAddon().binary(op, av, dims(a!.shape), bv, dims(b!.shape), out, dims(outShape));
     return backend.makeTensorInfo(outShape, 'float32', out);
   });
@@ -91,7 +91,7 @@ function unaryKernel(kernelName: string, op: number): KernelConfig {
     const { x } = args.inputs as Record<string, TensorInfo>;
     const xv = float32Of(backend, x!);
     if (!xv) return cpuKernel(kernelName, args);
-    const out = new Float32Array(xv.length);
+    const out = outputArray(xv.length);
     const alpha = (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0;
     requireAddon().unary(op, xv, out, alpha);
     return backend.makeTensorInfo(x!.shape, 'float32', out);
@@ -154,7 +154,7 @@ function reduceKernel(kernelName: string, op: number): KernelConfig {
     const outShape = keepDims
       ? x!.shape.map((d, i) => (axes.includes(i) ? 1 : d))
       : x!.shape.filter((_, i) => !axes.includes(i));
-    const out = new Float32Array(krk[0] * krk[2]);
+    const out = outputArray(krk[0] * krk[2]);
     requireAddon().reduce(op, xv, Int32Array.from(krk), out);
     return backend.makeTensorInfo(outShape, 'float32', out);
   });
@@ -167,7 +167,7 @@ const tileKernel = onednnKernel(Tile, (args: KernelArgs) => {
   const xv = float32Of(backend, x!);
   if (!xv || x!.shape.length === 0 || xv.length === 0) return cpuKernel(Tile, args);
   const outShape = x!.shape.map((d, i) => d * reps[i]!);
-  const out = new Float32Array(sizeOf(outShape));
+  const out = outputArray(sizeOf(outShape));
   requireAddon().tile(xv, dims(x!.shape), out, dims(outShape));
   return backend.makeTensorInfo(outShape, 'float32', out);
 });
@@ -179,7 +179,7 @@ const sliceKernel = onednnKernel(Slice, (args: KernelArgs) => {
   const xv = float32Of(backend, x!);
   if (!xv || x!.shape.length === 0) return cpuKernel(Slice, args);
   const [begin, size] = sliceBeginAndSize(x!.shape, attrs.begin, attrs.size);
-  const out = new Float32Array(sizeOf(size));
+  const out = outputArray(sizeOf(size));
   if (out.length > 0) requireAddon().slice(xv, dims(x!.shape), dims(begin), out, dims(size));
   return backend.makeTensorInfo(size, 'float32', out);
 });
@@ -208,7 +208,7 @@ const padKernel = onednnKernel(PadV2, (args: KernelArgs) => {
   const xv = float32Of(backend, x!);
   if (!xv || x!.shape.length === 0 || xv.length === 0) return cpuKernel(PadV2, args);
   const outShape = x!.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
-  const out = new Float32Array(sizeOf(outShape));
+  const out = outputArray(sizeOf(outShape));
   requireAddon().pad(xv, dims(x!.shape), dims(paddings.map((p) => p[0])), out, dims(outShape), constantValue);
   return backend.makeTensorInfo(outShape, 'float32', out);
 });
@@ -224,18 +224,23 @@ export const elementwiseKernels: KernelConfig[] = [
 
 /** dy * step(x) in one pass (tfjs: Step then Multiply). */
 export const RELU_GRAD = 'OneDnnReluGrad';
+/** dy * 2x in one pass (tfjs: two Multiply). */
+export const SQUARE_GRAD = 'OneDnnSquareGrad';
 /** Mean's gradient, dy / n broadcast back to the input shape in one pass (tfjs: Fill, Multiply, RealDiv). */
 export const MEAN_GRAD = 'OneDnnMeanGrad';
 
-const reluGradKernel = onednnKernel(RELU_GRAD, (args: KernelArgs) => {
-  const backend = args.backend as MathBackendCPU;
-  const { dy, x } = args.inputs as Record<string, TensorInfo>;
-  const dyv = float32Of(backend, dy!)!;
-  const xv = float32Of(backend, x!)!;
-  const out = new Float32Array(xv.length);
-  requireAddon().binary(7, dyv, dims(dy!.shape), xv, dims(x!.shape), out, dims(x!.shape));
-  return backend.makeTensorInfo(x!.shape, 'float32', out);
-});
+/** A gradient kernel f(dy, x) of the same shape as x, as a native binary op. */
+function elementwiseGradKernel(kernelName: string, op: number): KernelConfig {
+  return onednnKernel(kernelName, (args: KernelArgs) => {
+    const backend = args.backend as MathBackendCPU;
+    const { dy, x } = args.inputs as Record<string, TensorInfo>;
+    const dyv = float32Of(backend, dy!)!;
+    const xv = float32Of(backend, x!)!;
+    const out = outputArray(xv.length);
+    requireAddon().binary(op, dyv, dims(dy!.shape), xv, dims(x!.shape), out, dims(x!.shape));
+    return backend.makeTensorInfo(x!.shape, 'float32', out);
+  });
+}
 
 const meanGradKernel = onednnKernel(MEAN_GRAD, (args: KernelArgs) => {
   const backend = args.backend as MathBackendCPU;
@@ -244,15 +249,20 @@ const meanGradKernel = onednnKernel(MEAN_GRAD, (args: KernelArgs) => {
   const dyv = float32Of(backend, dy!)!;
   const keptShape = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
   const count = axes.reduce((n, a) => n * inShape[a]!, 1);
-  const out = new Float32Array(sizeOf(inShape));
+  const out = outputArray(sizeOf(inShape));
   requireAddon().binary(2, dyv, dims(keptShape), Float32Array.of(1 / count), dims([]), out, dims(inShape));
   return backend.makeTensorInfo(inShape, 'float32', out);
 });
 
-defineNativeGradient(Relu, (dy, [x]) => {
-  if (dy.dtype !== 'float32' || x!.dtype !== 'float32') return undefined;
-  return { x: () => engine().runKernel(RELU_GRAD, { dy, x: x! }) as Tensor };
-});
+for (const [kernelName, gradKernel] of [
+  [Relu, RELU_GRAD],
+  [Square, SQUARE_GRAD],
+] as const) {
+  defineNativeGradient(kernelName, (dy, [x]) => {
+    if (dy.dtype !== 'float32' || x!.dtype !== 'float32') return undefined;
+    return { x: () => engine().runKernel(gradKernel, { dy, x: x! }) as Tensor };
+  });
+}
 
 defineNativeGradient(Mean, (dy, [x], attrs) => {
   if (dy.dtype !== 'float32' || x!.dtype !== 'float32' || x!.size === 0) return undefined;
@@ -260,4 +270,8 @@ defineNativeGradient(Mean, (dy, [x], attrs) => {
   return { x: () => engine().runKernel(MEAN_GRAD, { dy }, { inShape: x!.shape, axes }) as Tensor };
 });
 
-export const gradientKernels: KernelConfig[] = [reluGradKernel, meanGradKernel];
+export const gradientKernels: KernelConfig[] = [
+  elementwiseGradKernel(RELU_GRAD, 7),
+  elementwiseGradKernel(SQUARE_GRAD, 8),
+  meanGradKernel,
+];

@@ -8,7 +8,7 @@ import {
   MaxPoolGrad,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { float32Of, sizeOf } from '../data';
+import { float32Of, outputArray, sizeOf } from '../data';
 import { requireAddon } from '../native';
 import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
 
@@ -57,7 +57,7 @@ function poolKernel(kernelName: string, isMax: number): KernelConfig {
     const xv = float32Of(backend, x!);
     if (!xv || x!.shape.length !== 4) return cpuKernel(kernelName, args);
     const info = poolInfo(x!.shape, args.attrs as unknown as PoolAttrs);
-    const out = new Float32Array(sizeOf(info.outShape));
+    const out = outputArray(sizeOf(info.outShape));
     requireAddon().pool(poolParams(info), isMax, xv, out);
     return backend.makeTensorInfo(info.outShape, 'float32', out);
   });
@@ -71,7 +71,7 @@ function poolGradKernel(kernelName: string, isMax: number): KernelConfig {
     const xv = float32Of(backend, input!);
     if (!dyv || !xv || input!.shape.length !== 4) return cpuKernel(kernelName, args);
     const info = poolInfo(input!.shape, args.attrs as unknown as PoolAttrs);
-    const dx = new Float32Array(sizeOf(input!.shape));
+    const dx = outputArray(sizeOf(input!.shape));
     requireAddon().poolBackward(poolParams(info), isMax, dyv, isMax ? xv : null, dx);
     return backend.makeTensorInfo(input!.shape, 'float32', dx);
   });
