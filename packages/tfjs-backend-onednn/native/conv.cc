@@ -1,5 +1,7 @@
 // 2-D convolution forward (with fused bias and activation), backward-data and backward-weights
-// on tfjs's layouts: activations NHWC, filters HWIO ([kh, kw, in, out]).
+// on tfjs's layouts: activations NHWC, filters HWIO ([kh, kw, in, out]). The forward pass lets
+// oneDNN choose its layouts (reordering in and out); the backward passes run on plain NHWC, which
+// measured faster on ResNet-20's shapes than reordering dy, x and dx (bench/bench.mjs).
 #include "conv.hpp"
 
 #include "common.hpp"
@@ -134,7 +136,7 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   auto& e = cached<ConvBackwardData>(key_of("conv_bwd_data", p), [&] {
     auto entry = std::make_unique<ConvBackwardData>();
     auto hint = s.forward_pd(dnnl::prop_kind::forward_training, false, {});
-    auto pd = onednn_compat::conv_backward_data_pd(cpu_engine(), s.any(s.src), s.any(s.weights), s.any(s.dst),
+    auto pd = onednn_compat::conv_backward_data_pd(cpu_engine(), s.user_src(), s.any(s.weights), s.user_dst(),
                                                    s.strides, s.dilates, s.pad_l, s.pad_r, hint);
     entry->prim = dnnl::convolution_backward_data(pd);
     entry->diff_dst = Staged(s.user_dst(), pd.diff_dst_desc(), true, false);
@@ -164,7 +166,7 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   auto& e = cached<ConvBackwardWeights>(key_of("conv_bwd_weights", p), [&] {
     auto entry = std::make_unique<ConvBackwardWeights>();
     auto hint = s.forward_pd(dnnl::prop_kind::forward_training, false, {});
-    auto pd = onednn_compat::conv_backward_weights_pd(cpu_engine(), s.any(s.src), s.any(s.weights), s.any(s.dst),
+    auto pd = onednn_compat::conv_backward_weights_pd(cpu_engine(), s.user_src(), s.any(s.weights), s.user_dst(),
                                                       s.strides, s.dilates, s.pad_l, s.pad_r, hint);
     entry->prim = dnnl::convolution_backward_weights(pd);
     entry->src = Staged(s.user_src(), pd.src_desc(), true, false);
