@@ -2,6 +2,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { type ImageShape, validateImageShape } from './config';
 import { ResNetConfigError } from './errors';
 import { dense, heNormalKernel, type LayerSettings } from './layer-helpers';
+import { BatchNormalization } from './layers/batch-normalization';
 import { LocalResponseNorm } from './layers/local-response-norm';
 
 export interface AlexNetConfig {

@@ -33,6 +33,11 @@ export {
 } from './depths';
 export { ResNetConfigError } from './errors';
 export type { LayerSettings } from './layer-helpers';
+export {
+  BATCH_NORM_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_TRAINING_KERNEL,
+  BatchNormalization,
+} from './layers/batch-normalization';
 export { LocalResponseNorm, type LocalResponseNormArgs } from './layers/local-response-norm';
 export { SubsampleZeroPad, type SubsampleZeroPadArgs } from './layers/subsample-zero-pad';
 export { buildResNet } from './resnet';

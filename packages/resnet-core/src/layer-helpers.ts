@@ -1,5 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BatchNormOptions } from './config';
+import { BatchNormalization } from './layers/batch-normalization';
 import { layerSeed } from './seeds';
 
 type Initializer = ReturnType<typeof tfl.initializers.zeros>;
@@ -89,15 +90,13 @@ export function batchNorm(
   settings: LayerSettings,
   zeroGamma = false,
 ): tfl.SymbolicTensor {
-  return tfl.layers
-    .batchNormalization({
-      axis: -1,
-      momentum: settings.batchNorm?.momentum ?? 0.9,
-      epsilon: settings.batchNorm?.epsilon ?? 1.001e-5,
-      gammaInitializer: zeroGamma ? 'zeros' : 'ones',
-      name,
-    })
-    .apply(x) as tfl.SymbolicTensor;
+  return new BatchNormalization({
+    axis: -1,
+    momentum: settings.batchNorm?.momentum ?? 0.9,
+    epsilon: settings.batchNorm?.epsilon ?? 1.001e-5,
+    gammaInitializer: zeroGamma ? 'zeros' : 'ones',
+    name,
+  }).apply(x) as tfl.SymbolicTensor;
 }
 
 export function relu(x: tfl.SymbolicTensor, name: string): tfl.SymbolicTensor {

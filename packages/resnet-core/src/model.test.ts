@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { buildAlexNet } from './alexnet';
+import { BatchNormalization } from './layers/batch-normalization';
 import { buildResNet } from './resnet';
 
 /** Deterministic uniform [0, 1) numbers (mulberry32), so inputs do not depend on tfjs's RNG. */
@@ -115,6 +116,17 @@ describe('save and load', () => {
     const actual = (loaded.predict(x) as tf.Tensor).dataSync();
     expect(Array.from(actual)).toEqual(Array.from(expected));
     tf.dispose([x]);
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('keeps the Keras class name BatchNormalization and loads it back as the fused-capable layer', async () => {
+    const model = buildResNet({ depth: 8, numClasses: 3, inputShape: [8, 8, 3], seed: 1 });
+    const json = JSON.stringify(model.toJSON(null, false));
+    expect(json).toContain('"class_name":"BatchNormalization"');
+    expect(json).not.toContain('ResNetBatchNorm');
+    const loaded = await roundTrip(model);
+    expect(loaded.getLayer('conv1_bn')).toBeInstanceOf(BatchNormalization);
     model.dispose();
     loaded.dispose();
   });

@@ -61,7 +61,7 @@ for (const name of opts.models.split(',')) {
     batch /
     (await timeSteps(
       () => {
-        const out = model.predict(x);
+        const out = model.predict(x, { batchSize: batch });
         out.dataSync();
         out.dispose();
       },

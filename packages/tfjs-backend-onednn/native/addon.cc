@@ -73,6 +73,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("poolBackward", Napi::Function::New(env, Guarded<PoolBackward>));
   exports.Set("batchNormForward", Napi::Function::New(env, Guarded<BatchNormForward>));
   exports.Set("batchNormBackward", Napi::Function::New(env, Guarded<BatchNormBackward>));
+  exports.Set("batchNormTraining", Napi::Function::New(env, Guarded<BatchNormTraining>));
+  exports.Set("batchNormTrainingGrad", Napi::Function::New(env, Guarded<BatchNormTrainingGrad>));
   return exports;
 }
 

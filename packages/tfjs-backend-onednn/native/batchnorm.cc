@@ -20,6 +20,29 @@ size_t length_of(const Napi::Value& value, const char* name) {
 
 constexpr int64_t kParallelThreshold = 1 << 15;
 
+// Per-channel sums over the rows of a [rows, channels] array, two accumulators per channel:
+// `visit(row, sums_a, sums_b)` adds one row. Each thread fills its own partial sums (double), which
+// are combined in order, so the result does not depend on scheduling.
+template <typename Visit>
+void channel_sums(int64_t rows, int64_t channels, std::vector<double>& a, std::vector<double>& b, Visit visit) {
+  const int threads = rows * channels > kParallelThreshold ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * 2 * channels, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    double* pa = partial.data() + static_cast<size_t>(t) * 2 * channels;
+    double* pb = pa + channels;
+    for (int64_t r = rows * t / nt; r < rows * (t + 1) / nt; r++) visit(r, pa, pb);
+  }
+  a.assign(channels, 0.0);
+  b.assign(channels, 0.0);
+  for (int t = 0; t < threads; t++)
+    for (int64_t c = 0; c < channels; c++) {
+      a[c] += partial[static_cast<size_t>(t) * 2 * channels + c];
+      b[c] += partial[static_cast<size_t>(t) * 2 * channels + channels + c];
+    }
+}
+
 }  // namespace
 
 // batchNormForward(x, mean, variance, scale | null, offset | null, epsilon, out)
@@ -107,6 +130,99 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
     d_scale[i] = static_cast<float>(s_dy_xm * iv);
     d_mean[i] = static_cast<float>(-iv * g * s_dy);
     d_variance[i] = static_cast<float>(-0.5 * iv * iv * iv * g * s_dy_xm);
+  }
+  return info.Env().Undefined();
+}
+
+// batchNormTraining(x, scale, offset, epsilon, y, mean, variance): normalises with the batch's own
+// per-channel mean and (biased) variance and returns them, as tfjs-layers' moments + batchNorm do.
+Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
+  const size_t n = length_of(info[0], "x");
+  const size_t c = length_of(info[1], "scale");
+  if (c == 0 || n % c != 0) throw Napi::RangeError::New(info.Env(), "x: size is not a multiple of the channels");
+  const float* x = float_data(info[0], n, "x");
+  const float* scale = float_data(info[1], c, "scale");
+  const float* offset = float_data(info[2], c, "offset");
+  const float epsilon = info[3].As<Napi::Number>().FloatValue();
+  float* y = float_data(info[4], n, "y");
+  float* mean = float_data(info[5], c, "mean");
+  float* variance = float_data(info[6], c, "variance");
+  const int64_t channels = static_cast<int64_t>(c), rows = static_cast<int64_t>(n / c);
+
+  std::vector<double> sum, unused;
+  channel_sums(rows, channels, sum, unused, [&](int64_t r, double* s, double*) {
+    const float* px = x + r * channels;
+    for (int64_t k = 0; k < channels; k++) s[k] += px[k];
+  });
+  std::vector<float> m(c);
+  for (size_t k = 0; k < c; k++) m[k] = static_cast<float>(sum[k] / static_cast<double>(rows));
+  // Second pass on centred values: no cancellation, unlike E[x^2] - E[x]^2.
+  std::vector<double> squares;
+  channel_sums(rows, channels, squares, unused, [&](int64_t r, double* s, double*) {
+    const float* px = x + r * channels;
+    for (int64_t k = 0; k < channels; k++) {
+      const double d = px[k] - m[k];
+      s[k] += d * d;
+    }
+  });
+  std::vector<float> a(c), b(c);
+  for (size_t k = 0; k < c; k++) {
+    mean[k] = m[k];
+    variance[k] = static_cast<float>(squares[k] / static_cast<double>(rows));
+    a[k] = scale[k] / std::sqrt(variance[k] + epsilon);
+    b[k] = offset[k] - m[k] * a[k];
+  }
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(n) > kParallelThreshold)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* px = x + r * channels;
+    float* py = y + r * channels;
+    for (int64_t k = 0; k < channels; k++) py[k] = px[k] * a[k] + b[k];
+  }
+  return info.Env().Undefined();
+}
+
+// batchNormTrainingGrad(dy, x, scale, mean, variance, epsilon, dx, dScale, dOffset): the gradient
+// through the batch statistics as well (they depend on x).
+Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo& info) {
+  const size_t n = length_of(info[0], "dy");
+  const size_t c = length_of(info[2], "scale");
+  if (c == 0 || n % c != 0) throw Napi::RangeError::New(info.Env(), "dy: size is not a multiple of the channels");
+  const float* dy = float_data(info[0], n, "dy");
+  const float* x = float_data(info[1], n, "x");
+  const float* scale = float_data(info[2], c, "scale");
+  const float* mean = float_data(info[3], c, "mean");
+  const float* variance = float_data(info[4], c, "variance");
+  const float epsilon = info[5].As<Napi::Number>().FloatValue();
+  float* dx = float_data(info[6], n, "dx");
+  float* d_scale = float_data(info[7], c, "dScale");
+  float* d_offset = float_data(info[8], c, "dOffset");
+  const int64_t channels = static_cast<int64_t>(c), rows = static_cast<int64_t>(n / c);
+
+  std::vector<double> sum_dy, sum_dy_xm;
+  channel_sums(rows, channels, sum_dy, sum_dy_xm, [&](int64_t r, double* s1, double* s2) {
+    const float* pdy = dy + r * channels;
+    const float* px = x + r * channels;
+    for (int64_t k = 0; k < channels; k++) {
+      s1[k] += pdy[k];
+      s2[k] += static_cast<double>(pdy[k]) * (px[k] - mean[k]);
+    }
+  });
+  // dx = scale * inv * (dy - mean(dy) - (x - mean) * inv^2 * mean(dy * (x - mean)))
+  std::vector<float> k1(c), k2(c), k3(c);
+  for (size_t k = 0; k < c; k++) {
+    const double inv = 1.0 / std::sqrt(static_cast<double>(variance[k]) + epsilon);
+    d_offset[k] = static_cast<float>(sum_dy[k]);
+    d_scale[k] = static_cast<float>(sum_dy_xm[k] * inv);
+    k1[k] = static_cast<float>(scale[k] * inv);
+    k2[k] = static_cast<float>(sum_dy[k] / static_cast<double>(rows));
+    k3[k] = static_cast<float>(inv * inv * sum_dy_xm[k] / static_cast<double>(rows));
+  }
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(n) > kParallelThreshold)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* pdy = dy + r * channels;
+    const float* px = x + r * channels;
+    float* pdx = dx + r * channels;
+    for (int64_t k = 0; k < channels; k++) pdx[k] = k1[k] * (pdy[k] - k2[k] - (px[k] - mean[k]) * k3[k]);
   }
   return info.Env().Undefined();
 }

@@ -71,6 +71,26 @@ export interface OneDnnAddon {
     dScale: Float32Array,
     dOffset: Float32Array,
   ): void;
+  batchNormTraining(
+    x: Float32Array,
+    scale: Float32Array,
+    offset: Float32Array,
+    epsilon: number,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  batchNormTrainingGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    scale: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    epsilon: number,
+    dx: Float32Array,
+    dScale: Float32Array,
+    dOffset: Float32Array,
+  ): void;
 }
 
 export const INSTALL_HINT =

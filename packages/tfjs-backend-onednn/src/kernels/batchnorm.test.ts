@@ -1,6 +1,7 @@
+import { BatchNormalization } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, describeNative, seededValues } from '../testing';
+import { compareWithCpu, describeNative, relativeError, seededValues } from '../testing';
 
 const TOLERANCE = 1e-4;
 const t = (shape: number[], seed: number, offset = 0) =>
@@ -94,5 +95,39 @@ describeNative('FusedBatchNorm', () => {
       const scale = Math.max(...b.map(Math.abs), 1e-6);
       expect(Math.max(...a.map((v, j) => Math.abs(v - b[j]!))) / scale).toBeLessThan(TOLERANCE);
     }
+  });
+
+  it('resnet-core’s BatchNormalization takes the fused kernel and matches the stock layer on cpu', async () => {
+    const tfl = await import('@tensorflow/tfjs-layers');
+    expect(tf.getKernel('ResNetBatchNormTraining', 'onednn')).toBeDefined();
+    const run = async (backend: string, fused: boolean) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const args = {
+          momentum: 0.8,
+          epsilon: 1e-3,
+          gammaInitializer: tfl.initializers.randomNormal({ seed: 3 }),
+        };
+        const layer = fused ? new BatchNormalization(args) : tfl.layers.batchNormalization(args);
+        const x = t([8, 5, 5, 6], 7, 0.5);
+        const weights = t([8, 5, 5, 6], 8);
+        const f = (a: tf.Tensor) =>
+          tf.sum(tf.mul(tf.square(layer.apply(a, { training: true }) as tf.Tensor), weights));
+        f(x); // builds the weights and updates the moving averages once
+        const variables = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+        const { value, grads } = tf.variableGrads(() => f(x) as tf.Scalar, variables);
+        const dx = tf.grad(f)(x);
+        return [
+          Float32Array.of(value.dataSync()[0]!),
+          ...Object.values(grads).map((g) => Float32Array.from(g.dataSync())),
+          Float32Array.from(dx.dataSync()),
+          ...layer.getWeights().map((w) => Float32Array.from(w.dataSync())), // moving mean and variance too
+        ];
+      });
+    };
+    const expected = await run('cpu', false);
+    const actual = await run('onednn', true);
+    expect(actual).toHaveLength(expected.length);
+    expected.forEach((e, i) => expect(relativeError(actual[i]!, e)).toBeLessThan(TOLERANCE));
   });
 });

@@ -108,7 +108,68 @@ defineNativeGradient(FusedBatchNorm, (dy, saved, attrs) => {
   };
 });
 
+/**
+ * Training-mode batch norm as one kernel with its gradient: the contract with
+ * @resnet-ts/resnet-core's BatchNormalization layer, which calls these kernel names when the active
+ * backend registers them (and registers the gradient). Inputs x, scale, offset; attrs
+ * varianceEpsilon; outputs y and the batch's mean and biased variance per last-axis channel.
+ */
+export const BATCH_NORM_TRAINING = 'ResNetBatchNormTraining';
+/** Inputs dy, x, scale, mean, variance; attrs varianceEpsilon; outputs dx, dScale, dOffset. */
+export const BATCH_NORM_TRAINING_GRAD = 'ResNetBatchNormTrainingGrad';
+
+function channelVectorsOrThrow(
+  kernelName: string,
+  backend: MathBackendCPU,
+  x: TensorInfo,
+  vectors: TensorInfo[],
+) {
+  const values = channelVectors(backend, x, vectors);
+  if (!values || !float32Of(backend, x)) {
+    throw new Error(`${kernelName}: expected float32 x with per-channel vectors of its last dimension`);
+  }
+  return values as Float32Array[];
+}
+
+function batchNormTraining(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as MathBackendCPU;
+  const { x, scale, offset } = args.inputs as Inputs;
+  const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+  const [s, o] = channelVectorsOrThrow(BATCH_NORM_TRAINING, backend, x!, [scale!, offset!]);
+  const xv = float32Of(backend, x!)!;
+  const y = outputArray(xv.length);
+  const mean = outputArray(s!.length);
+  const variance = outputArray(s!.length);
+  requireAddon().batchNormTraining(xv, s!, o!, varianceEpsilon, y, mean, variance);
+  return [
+    backend.makeTensorInfo(x!.shape, 'float32', y),
+    backend.makeTensorInfo([s!.length], 'float32', mean),
+    backend.makeTensorInfo([s!.length], 'float32', variance),
+  ];
+}
+
+function batchNormTrainingGrad(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as MathBackendCPU;
+  const { dy, x, scale, mean, variance } = args.inputs as Inputs;
+  const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+  const [s, m, v] = channelVectorsOrThrow(BATCH_NORM_TRAINING_GRAD, backend, x!, [scale!, mean!, variance!]);
+  const dyv = float32Of(backend, dy!);
+  if (!dyv) throw new Error(`${BATCH_NORM_TRAINING_GRAD}: expected a float32 dy`);
+  const xv = float32Of(backend, x!)!;
+  const dx = outputArray(xv.length);
+  const dScale = outputArray(s!.length);
+  const dOffset = outputArray(s!.length);
+  requireAddon().batchNormTrainingGrad(dyv, xv, s!, m!, v!, varianceEpsilon, dx, dScale, dOffset);
+  return [
+    backend.makeTensorInfo(x!.shape, 'float32', dx),
+    backend.makeTensorInfo(scale!.shape, 'float32', dScale),
+    backend.makeTensorInfo(scale!.shape, 'float32', dOffset),
+  ];
+}
+
 export const batchNormKernels: KernelConfig[] = [
   onednnKernel(FusedBatchNorm, batchNorm),
   onednnKernel(BATCH_NORM_GRAD, batchNormGrad),
+  onednnKernel(BATCH_NORM_TRAINING, batchNormTraining),
+  onednnKernel(BATCH_NORM_TRAINING_GRAD, batchNormTrainingGrad),
 ];
