@@ -73,8 +73,7 @@ export function buildAlexNet(config: AlexNetConfig = {}): tfl.LayersModel {
         name,
       })
       .apply(x) as Tensor;
-    if (batchNorm)
-      y = tfl.layers.batchNormalization({ momentum: 0.9, name: `${name}_bn` }).apply(y) as Tensor;
+    if (batchNorm) y = new BatchNormalization({ momentum: 0.9, name: `${name}_bn` }).apply(y) as Tensor;
     return tfl.layers.activation({ activation: 'relu', name: `${name}_relu` }).apply(y) as Tensor;
   };
   const lrn = (x: Tensor, name: string): Tensor =>

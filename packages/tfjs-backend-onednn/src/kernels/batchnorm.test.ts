@@ -128,6 +128,6 @@ describeNative('FusedBatchNorm', () => {
     const expected = await run('cpu', false);
     const actual = await run('onednn', true);
     expect(actual).toHaveLength(expected.length);
-    expected.forEach((e, i) => expect(relativeError(actual[i]!, e)).toBeLessThan(TOLERANCE));
+    for (const [i, e] of expected.entries()) expect(relativeError(actual[i]!, e)).toBeLessThan(TOLERANCE);
   });
 });
