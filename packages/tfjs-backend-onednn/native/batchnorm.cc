@@ -4,6 +4,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -21,18 +22,30 @@ size_t length_of(const Napi::Value& value, const char* name) {
 constexpr int64_t kParallelThreshold = 1 << 15;
 
 // Per-channel sums over the rows of a [rows, channels] array, two accumulators per channel:
-// `visit(row, sums_a, sums_b)` adds one row. Each thread fills its own partial sums (double), which
-// are combined in order, so the result does not depend on scheduling.
+// `visit(row, sums_a, sums_b)` adds one row into float sums. Rows are taken in blocks of 64 whose
+// float sums are then added into double totals (fast inner loops, no long float accumulations);
+// each thread keeps its own totals, combined in thread order, so results do not depend on timing.
 template <typename Visit>
 void channel_sums(int64_t rows, int64_t channels, std::vector<double>& a, std::vector<double>& b, Visit visit) {
+  constexpr int64_t kBlock = 64;
   const int threads = rows * channels > kParallelThreshold ? omp_get_max_threads() : 1;
   std::vector<double> partial(static_cast<size_t>(threads) * 2 * channels, 0.0);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    double* pa = partial.data() + static_cast<size_t>(t) * 2 * channels;
-    double* pb = pa + channels;
-    for (int64_t r = rows * t / nt; r < rows * (t + 1) / nt; r++) visit(r, pa, pb);
+    double* __restrict da = partial.data() + static_cast<size_t>(t) * 2 * channels;
+    double* __restrict db = da + channels;
+    std::vector<float> fa(channels), fb(channels);
+    const int64_t end = rows * (t + 1) / nt;
+    for (int64_t r = rows * t / nt; r < end; r += kBlock) {
+      std::fill(fa.begin(), fa.end(), 0.f);
+      std::fill(fb.begin(), fb.end(), 0.f);
+      for (int64_t q = r; q < std::min(end, r + kBlock); q++) visit(q, fa.data(), fb.data());
+      for (int64_t c = 0; c < channels; c++) {
+        da[c] += fa[c];
+        db[c] += fb[c];
+      }
+    }
   }
   a.assign(channels, 0.0);
   b.assign(channels, 0.0);
@@ -149,26 +162,29 @@ Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
   float* variance = float_data(info[6], c, "variance");
   const int64_t channels = static_cast<int64_t>(c), rows = static_cast<int64_t>(n / c);
 
-  std::vector<double> sum, unused;
-  channel_sums(rows, channels, sum, unused, [&](int64_t r, double* s, double*) {
-    const float* px = x + r * channels;
-    for (int64_t k = 0; k < channels; k++) s[k] += px[k];
-  });
-  std::vector<float> m(c);
-  for (size_t k = 0; k < c; k++) m[k] = static_cast<float>(sum[k] / static_cast<double>(rows));
-  // Second pass on centred values: no cancellation, unlike E[x^2] - E[x]^2.
-  std::vector<double> squares;
-  channel_sums(rows, channels, squares, unused, [&](int64_t r, double* s, double*) {
-    const float* px = x + r * channels;
+  // One pass over x for both moments, shifted by the first row so that the variance does not
+  // suffer the cancellation of E[x^2] - E[x]^2 when the mean is large relative to the spread.
+  std::vector<float> shift(x, x + channels);
+  std::vector<double> sum, squares;
+  channel_sums(rows, channels, sum, squares, [&](int64_t r, float* __restrict s1, float* __restrict s2) {
+    const float* __restrict px = x + r * channels;
     for (int64_t k = 0; k < channels; k++) {
-      const double d = px[k] - m[k];
-      s[k] += d * d;
+      const float d = px[k] - shift[k];
+      s1[k] += d;
+      s2[k] += d * d;
     }
   });
+  std::vector<float> m(c);
+  for (size_t k = 0; k < c; k++) {
+    const double mean_shifted = sum[k] / static_cast<double>(rows);
+    m[k] = static_cast<float>(shift[k] + mean_shifted);
+    squares[k] = squares[k] / static_cast<double>(rows) - mean_shifted * mean_shifted;
+    if (squares[k] < 0) squares[k] = 0;
+  }
   std::vector<float> a(c), b(c);
   for (size_t k = 0; k < c; k++) {
     mean[k] = m[k];
-    variance[k] = static_cast<float>(squares[k] / static_cast<double>(rows));
+    variance[k] = static_cast<float>(squares[k]);
     a[k] = scale[k] / std::sqrt(variance[k] + epsilon);
     b[k] = offset[k] - m[k] * a[k];
   }
@@ -199,12 +215,12 @@ Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo& info) {
   const int64_t channels = static_cast<int64_t>(c), rows = static_cast<int64_t>(n / c);
 
   std::vector<double> sum_dy, sum_dy_xm;
-  channel_sums(rows, channels, sum_dy, sum_dy_xm, [&](int64_t r, double* s1, double* s2) {
-    const float* pdy = dy + r * channels;
-    const float* px = x + r * channels;
+  channel_sums(rows, channels, sum_dy, sum_dy_xm, [&](int64_t r, float* __restrict s1, float* __restrict s2) {
+    const float* __restrict pdy = dy + r * channels;
+    const float* __restrict px = x + r * channels;
     for (int64_t k = 0; k < channels; k++) {
       s1[k] += pdy[k];
-      s2[k] += static_cast<double>(pdy[k]) * (px[k] - mean[k]);
+      s2[k] += pdy[k] * (px[k] - mean[k]);
     }
   });
   // dx = scale * inv * (dy - mean(dy) - (x - mean) * inv^2 * mean(dy * (x - mean)))

@@ -39,13 +39,20 @@ constexpr int64_t kParallelThreshold = 1 << 15;
 
 enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kMax, kMin, kSquaredDifference, kReluGrad, kSquareGrad };
 
+// Rows of `inner` elements; long rows are cut into chunks so that a same-shape op (one row after
+// collapsing) still runs on every thread.
 template <typename F>
 void binary_rows(const float* a, const float* b, float* out, int64_t rows, int64_t inner, const Dims& outer_dims,
                  const Dims& a_outer_strides, const Dims& b_outer_strides, int64_t a_inner_stride,
                  int64_t b_inner_stride, F f) {
   const int nd = static_cast<int>(outer_dims.size());
+  constexpr int64_t kChunk = 1 << 14;
+  const int64_t chunks = (inner + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (rows * inner > kParallelThreshold)
-  for (int64_t row = 0; row < rows; row++) {
+  for (int64_t unit = 0; unit < rows * chunks; unit++) {
+    const int64_t row = unit / chunks;
+    const int64_t begin = (unit % chunks) * kChunk;
+    const int64_t end = std::min(inner, begin + kChunk);
     int64_t a_off = 0, b_off = 0, rem = row;
     for (int d = nd - 1; d >= 0; d--) {
       const int64_t idx = rem % outer_dims[d];
@@ -53,20 +60,20 @@ void binary_rows(const float* a, const float* b, float* out, int64_t rows, int64
       a_off += idx * a_outer_strides[d];
       b_off += idx * b_outer_strides[d];
     }
-    const float* pa = a + a_off;
-    const float* pb = b + b_off;
-    float* po = out + row * inner;
+    const float* __restrict pa = a + a_off;
+    const float* __restrict pb = b + b_off;
+    float* __restrict po = out + row * inner;
     if (a_inner_stride == 1 && b_inner_stride == 1) {
-      for (int64_t i = 0; i < inner; i++) po[i] = f(pa[i], pb[i]);
+      for (int64_t i = begin; i < end; i++) po[i] = f(pa[i], pb[i]);
     } else if (a_inner_stride == 1) {
       const float vb = pb[0];
-      for (int64_t i = 0; i < inner; i++) po[i] = f(pa[i], vb);
+      for (int64_t i = begin; i < end; i++) po[i] = f(pa[i], vb);
     } else if (b_inner_stride == 1) {
       const float va = pa[0];
-      for (int64_t i = 0; i < inner; i++) po[i] = f(va, pb[i]);
+      for (int64_t i = begin; i < end; i++) po[i] = f(va, pb[i]);
     } else {
       const float v = f(pa[0], pb[0]);
-      for (int64_t i = 0; i < inner; i++) po[i] = v;
+      for (int64_t i = begin; i < end; i++) po[i] = v;
     }
   }
 }
