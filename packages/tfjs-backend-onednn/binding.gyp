@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "onednn",
-      "sources": ["native/addon.cc", "native/common.cc", "native/conv.cc", "native/elementwise.cc", "native/pooling.cc", "native/batchnorm.cc"],
+      "sources": ["native/addon.cc", "native/common.cc", "native/conv.cc", "native/elementwise.cc", "native/pooling.cc", "native/batchnorm.cc", "native/matmul.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],

@@ -9,6 +9,7 @@
 
 #include "conv.hpp"
 #include "elementwise.hpp"
+#include "matmul.hpp"
 #include "pooling.hpp"
 #include "batchnorm.hpp"
 
@@ -69,6 +70,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tile", Napi::Function::New(env, Guarded<Tile>));
   exports.Set("slice", Napi::Function::New(env, Guarded<Slice>));
   exports.Set("pad", Napi::Function::New(env, Guarded<Pad>));
+  exports.Set("matmul", Napi::Function::New(env, Guarded<MatMul>));
   exports.Set("pool", Napi::Function::New(env, Guarded<Pool>));
   exports.Set("poolBackward", Napi::Function::New(env, Guarded<PoolBackward>));
   exports.Set("batchNormForward", Napi::Function::New(env, Guarded<BatchNormForward>));

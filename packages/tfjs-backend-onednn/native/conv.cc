@@ -53,6 +53,8 @@ struct ConvShape {
   }
 };
 
+}  // namespace
+
 // Activation codes shared with src/native.ts.
 enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kLeakyRelu = 4, kSigmoid = 5 };
 
@@ -71,6 +73,8 @@ dnnl::primitive_attr activation_attr(int activation, float alpha) {
   attr.set_post_ops(ops);
   return attr;
 }
+
+namespace {
 
 struct ConvForward : CacheEntry {
   dnnl::convolution_forward prim;

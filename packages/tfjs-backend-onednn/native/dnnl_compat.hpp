@@ -82,6 +82,22 @@ inline dnnl::pooling_backward::primitive_desc pooling_backward_pd(
 #endif
 }
 
+inline dnnl::matmul::primitive_desc matmul_pd(const engine& eng, const memory::desc& src, const memory::desc& weights,
+                                             const memory::desc* bias, const memory::desc& dst,
+                                             const primitive_attr& attr) {
+#if DNNL_VERSION_MAJOR >= 3
+  if (bias) return {eng, src, weights, *bias, dst, attr};
+  return {eng, src, weights, dst, attr};
+#else
+  if (bias) {
+    dnnl::matmul::desc d(src, weights, *bias, dst);
+    return {d, attr, eng};
+  }
+  dnnl::matmul::desc d(src, weights, dst);
+  return {d, attr, eng};
+#endif
+}
+
 // Eltwise post-op appended to a primitive's attributes (scale argument dropped in 3.x).
 inline void append_eltwise(dnnl::post_ops& ops, algorithm alg, float alpha, float beta) {
 #if DNNL_VERSION_MAJOR >= 3

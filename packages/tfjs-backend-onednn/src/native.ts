@@ -17,6 +17,16 @@ export interface OneDnnAddon {
     activation: number,
     alpha: number,
   ): string;
+  /** params: batchA, batchB, M, K, N, transposeA, transposeB. */
+  matmul(
+    params: Int32Array,
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    activation: number,
+    alpha: number,
+  ): void;
   conv2dBackpropInput(params: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
   conv2dBackpropFilter(params: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   binary(

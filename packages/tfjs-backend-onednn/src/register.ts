@@ -11,6 +11,7 @@ import { OneDnnBackend } from './backend';
 import { batchNormKernels } from './kernels/batchnorm';
 import { convKernels } from './kernels/conv';
 import { elementwiseKernels, gradientKernels } from './kernels/elementwise';
+import { matMulKernels } from './kernels/matmul';
 import { poolingKernels } from './kernels/pooling';
 import { loadAddon } from './native';
 
@@ -24,6 +25,7 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   ...elementwiseKernels,
   ...gradientKernels,
   ...poolingKernels,
+  ...matMulKernels,
   ...batchNormKernels,
 ];
 

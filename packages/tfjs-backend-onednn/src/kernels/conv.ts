@@ -38,7 +38,7 @@ function convParams(info: Conv2DInfo): Int32Array {
 }
 
 /** Activation codes understood by the addon; others fall back to the cpu kernel. */
-const ACTIVATIONS: Record<string, number> = {
+export const ACTIVATIONS: Record<string, number> = {
   linear: 0,
   relu: 1,
   relu6: 2,
