@@ -29,6 +29,8 @@ describeNative('matMul', () => {
         const b = t(bs, 2);
         const f = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb);
         const y = f(a, b);
+        // tfjs's BatchMatMul gradient does not reduce a broadcast batch (on any backend).
+        if (as.length > 2 && as[0] !== bs[0]) return [y];
         return [y, ...tf.grads(f)([a, b], t(y.shape, 3))];
       });
       for (const e of errors) expect(e).toBeLessThan(TOLERANCE);
