@@ -1,8 +1,11 @@
 // Training and inference throughput of ResNets on a tfjs backend, one JSON line per model with the
 // fields of ../shared/peers/pytorch_bench.py, so the two can be joined into ratios.
 //   npm run bench -- [--backend onednn|cpu] [--models resnet20,resnet50] [--steps 6] [--warmup 2]
-//                    [--batch N] [--size N] [--threads N] [--profile]
+//                    [--batch N] [--size N] [--threads N] [--profile] [--peer "<command>"]
 // --profile adds a per-kernel time breakdown of one training step (the "kernels" field).
+// --peer runs a peer benchmark (e.g. "python3 ../../../shared/peers/pytorch_bench.py") on the same
+// model, batch, size and steps right after ours, prints its line and a line of our/peer ratios.
+import { execSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
@@ -19,6 +22,7 @@ const { values: opts } = parseArgs({
     size: { type: 'string' },
     threads: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    peer: { type: 'string' },
   },
 });
 
@@ -98,4 +102,19 @@ for (const name of opts.models.split(',')) {
   console.log(JSON.stringify(result));
   tf.dispose([x, labels, y]);
   model.dispose();
+  if (opts.peer) {
+    const command = `${opts.peer} --model ${name} --batch ${batch} --size ${size} --shortcut ${result.shortcut} --threads ${result.threads} --steps ${steps} --warmup ${warmup}`;
+    const line = execSync(command, { encoding: 'utf8' }).trim().split('\n').pop();
+    const peer = JSON.parse(line);
+    console.log(JSON.stringify(peer));
+    const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+    console.log(
+      JSON.stringify({
+        model: name,
+        vs: peer.peer,
+        train_ratio: ratio(result.train_img_s, peer.train_img_s),
+        infer_ratio: ratio(result.infer_img_s, peer.infer_img_s),
+      }),
+    );
+  }
 }

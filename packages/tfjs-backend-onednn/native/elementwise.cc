@@ -333,28 +333,35 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// pad(x, xShape, before, out, outShape, value)
+// pad(x, xShape, before, out, outShape, value): one pass over the output rows, each either all
+// padding or padding around one copied input row.
 Napi::Value Pad(const Napi::CallbackInfo& info) {
   Dims in_shape = dims_of(info[1], "xShape"), before = dims_of(info[2], "before"), out_shape = dims_of(info[4], "outShape");
   const float* x = float_data(info[0], static_cast<size_t>(product(in_shape)), "x");
   float* out = float_data(info[3], static_cast<size_t>(product(out_shape)), "out");
   const float value = info[5].As<Napi::Number>().FloatValue();
   const size_t nd = in_shape.size();
-  const Dims out_strides = strides_of(out_shape);
-  const int64_t total = product(out_shape);
-#pragma omp parallel for schedule(static) if (total > kParallelThreshold)
-  for (int64_t i = 0; i < total; i++) out[i] = value;
-  const int64_t inner = in_shape[nd - 1];
-  const int64_t rows = inner == 0 ? 0 : product(in_shape) / inner;
-#pragma omp parallel for schedule(static) if (rows * inner > kParallelThreshold)
+  const Dims in_strides = strides_of(in_shape);
+  const int64_t out_inner = out_shape[nd - 1], in_inner = in_shape[nd - 1], lead = before[nd - 1];
+  const int64_t rows = out_inner == 0 ? 0 : product(out_shape) / out_inner;
+#pragma omp parallel for schedule(static) if (rows * out_inner > kParallelThreshold)
   for (int64_t row = 0; row < rows; row++) {
-    int64_t rem = row, out_off = before[nd - 1];
+    int64_t rem = row, in_off = 0;
+    bool inside = true;
     for (size_t d = nd - 1; d-- > 0;) {
-      const int64_t idx = rem % in_shape[d];
-      rem /= in_shape[d];
-      out_off += (idx + before[d]) * out_strides[d];
+      const int64_t idx = rem % out_shape[d] - before[d];
+      rem /= out_shape[d];
+      if (idx < 0 || idx >= in_shape[d]) inside = false;
+      in_off += idx * in_strides[d];
     }
-    std::memcpy(out + out_off, x + row * inner, sizeof(float) * inner);
+    float* po = out + row * out_inner;
+    if (!inside) {
+      std::fill(po, po + out_inner, value);
+      continue;
+    }
+    std::fill(po, po + lead, value);
+    std::memcpy(po + lead, x + in_off, sizeof(float) * in_inner);
+    std::fill(po + lead + in_inner, po + out_inner, value);
   }
   return info.Env().Undefined();
 }
