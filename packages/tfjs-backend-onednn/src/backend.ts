@@ -1,4 +1,6 @@
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { backend_util, DataId } from '@tensorflow/tfjs-core';
+import { markEscaped, release } from './buffer-pool';
 import { requireAddon } from './native';
 
 /**
@@ -9,5 +11,22 @@ export class OneDnnBackend extends MathBackendCPU {
   constructor() {
     super();
     requireAddon(); // fail at backend creation, with the install hint, rather than at the first conv
+  }
+
+  // Values handed to user code must never be recycled.
+  override readSync(dataId: DataId): backend_util.BackendValues {
+    markEscaped(this.data.get(dataId)?.values);
+    return super.readSync(dataId);
+  }
+
+  override async read(dataId: DataId): Promise<backend_util.BackendValues> {
+    return this.readSync(dataId);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const released = super.disposeData(dataId, force);
+    if (released && !this.data.has(dataId)) release(values);
+    return released;
   }
 }

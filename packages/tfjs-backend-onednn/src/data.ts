@@ -12,11 +12,5 @@ export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/**
- * An uninitialised Float32Array for a native kernel's output (every native kernel writes every
- * element): `new Float32Array(n)` would first zero-fill megabytes that are overwritten at once.
- */
-export function outputArray(length: number): Float32Array {
-  const bytes = Buffer.allocUnsafeSlow(length * Float32Array.BYTES_PER_ELEMENT);
-  return new Float32Array(bytes.buffer, bytes.byteOffset, length);
-}
+/** An uninitialised (or recycled) Float32Array for a native kernel's output. */
+export { takeBuffer as outputArray } from './buffer-pool';

@@ -1,13 +1,19 @@
 import '@tensorflow/tfjs-backend-cpu';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
   getKernel,
   getKernelsForBackend,
+  Identity,
   type KernelConfig,
+  type KernelFunc,
+  Reshape,
   registerBackend,
   registerKernel,
+  type TensorInfo,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { OneDnnBackend } from './backend';
+import { markInputsEscaped } from './buffer-pool';
 import { batchNormKernels } from './kernels/batchnorm';
 import { convKernels } from './kernels/conv';
 import { elementwiseKernels, gradientKernels } from './kernels/elementwise';
@@ -31,6 +37,22 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
 
 let registered = false;
 
+/** Kernels that only re-reference their input's data id (no copy, no view): nothing escapes. */
+const ALIASING_FREE = new Set<string>([Reshape, Identity]);
+
+/** A CPU kernel under this backend: its inputs may be aliased (slice views), so never recycled. */
+function cpuKernelFunc(kernel: KernelConfig): KernelFunc {
+  if (ALIASING_FREE.has(kernel.kernelName)) return kernel.kernelFunc;
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    markInputsEscaped(
+      args.inputs as Record<string, TensorInfo | undefined>,
+      (t) => backend.data.get(t.dataId)?.values,
+    );
+    return kernel.kernelFunc(args);
+  };
+}
+
 /** Registers the backend and its kernels (idempotent); called on import. */
 export function registerOneDnnBackend(): void {
   if (registered) return;
@@ -40,7 +62,8 @@ export function registerOneDnnBackend(): void {
   registerBackend(BACKEND_NAME, () => new OneDnnBackend(), priority);
   const native = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
   for (const kernel of getKernelsForBackend('cpu')) {
-    if (!native.has(kernel.kernelName)) registerKernel({ ...kernel, backendName: BACKEND_NAME });
+    if (native.has(kernel.kernelName)) continue;
+    registerKernel({ ...kernel, backendName: BACKEND_NAME, kernelFunc: cpuKernelFunc(kernel) });
   }
   for (const kernel of NATIVE_KERNELS) {
     if (getKernel(kernel.kernelName, BACKEND_NAME)) unregisterKernel(kernel.kernelName, BACKEND_NAME);

@@ -1,3 +1,4 @@
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
   getKernel,
   type KernelConfig,
@@ -5,6 +6,7 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { markInputsEscaped } from '../buffer-pool';
 import { ensureNativeGradients } from '../gradients';
 
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -13,6 +15,11 @@ type KernelArgs = Parameters<KernelFunc>[0];
 export function cpuKernel(kernelName: string, args: KernelArgs): TensorInfo | TensorInfo[] {
   const config = getKernel(kernelName, 'cpu');
   if (!config) throw new Error(`onednn: no cpu kernel ${kernelName} to fall back to`);
+  const backend = args.backend as MathBackendCPU;
+  markInputsEscaped(
+    args.inputs as Record<string, TensorInfo | undefined>,
+    (t) => backend.data.get(t.dataId)?.values,
+  );
   return config.kernelFunc(args) as TensorInfo | TensorInfo[];
 }
 

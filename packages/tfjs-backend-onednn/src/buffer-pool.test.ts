@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs-core';
+import './index';
+import { isRecyclable } from './buffer-pool';
+import { describeNative, seededValues } from './testing';
+
+type Store = { data: { get(id: object): { values: Float32Array } } };
+const valuesOf = (x: tf.Tensor) => (tf.backend() as unknown as Store).data.get(x.dataId).values;
+const t = (shape: number[], seed: number) =>
+  tf.tensor(
+    seededValues(
+      seed,
+      shape.reduce((a, b) => a * b, 1),
+    ),
+    shape,
+  );
+
+describeNative('output buffer recycling', () => {
+  beforeAll(async () => {
+    await tf.setBackend('onednn');
+  });
+
+  it('reuses the array of a released native output', () => {
+    const first = tf.relu(t([64, 64], 1));
+    const values = (
+      tf.backend() as unknown as { data: { get(id: object): { values: Float32Array } } }
+    ).data.get(first.dataId).values;
+    first.dispose();
+    const second = tf.relu(t([64, 64], 2));
+    const reused = (
+      tf.backend() as unknown as { data: { get(id: object): { values: Float32Array } } }
+    ).data.get(second.dataId).values;
+    expect(reused).toBe(values);
+    second.dispose();
+  });
+
+  it('never recycles values that user code has read', () => {
+    const a = tf.relu(t([128, 128], 3));
+    const seen = a.dataSync();
+    const copy = Float32Array.from(seen);
+    a.dispose();
+    for (let i = 0; i < 5; i++) tf.tidy(() => tf.relu(t([128, 128], 10 + i)).dataSync());
+    expect(Array.from(seen)).toEqual(Array.from(copy));
+  });
+
+  it('never recycles values a cpu kernel may have viewed (contiguous slices are views)', () => {
+    const a = tf.relu(t([4, 256], 4));
+    const values = valuesOf(a);
+    expect(isRecyclable(values)).toBe(true);
+    const parts = tf.unstack(a); // the cpu Unpack kernel returns subarray views of a's array
+    expect(isRecyclable(values)).toBe(false);
+    tf.dispose([a, ...parts]);
+  });
+
+  it('never recycles values read by user code', () => {
+    const a = tf.relu(t([4, 256], 5));
+    a.dataSync();
+    expect(isRecyclable(valuesOf(a))).toBe(false);
+    a.dispose();
+  });
+
+  it('keeps results identical across repeated training-like loops', () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = t([8, 6, 6, 4], 5);
+        const w = t([3, 3, 4, 4], 6);
+        const f = (a: tf.Tensor) =>
+          tf.sum(tf.square(tf.relu(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'))));
+        return Array.from(tf.grad(f)(x).dataSync());
+      });
+    const first = run();
+    for (let i = 0; i < 3; i++) expect(run()).toEqual(first);
+  });
+});
