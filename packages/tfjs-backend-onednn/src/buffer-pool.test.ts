@@ -51,6 +51,15 @@ describeNative('output buffer recycling', () => {
     tf.dispose([a, ...parts]);
   });
 
+  it('keeps casts to the same dtype recyclable, but not casts to complex64 (which share the array)', () => {
+    const a = tf.relu(t([4, 256], 6));
+    tf.cast(a, 'float32').dispose();
+    expect(isRecyclable(valuesOf(a))).toBe(true);
+    tf.cast(a, 'complex64').dispose();
+    expect(isRecyclable(valuesOf(a))).toBe(false);
+    a.dispose();
+  });
+
   it('never recycles values read by user code', () => {
     const a = tf.relu(t([4, 256], 5));
     a.dataSync();

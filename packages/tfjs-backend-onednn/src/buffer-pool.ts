@@ -11,8 +11,8 @@ const owned = new WeakSet<Float32Array>();
 const escaped = new WeakSet<Float32Array>();
 const free = new Map<number, Float32Array[]>();
 let pooledBytes = 0;
-/** Upper bound on memory kept for reuse. */
-const MAX_POOLED_BYTES = 256 * 1024 * 1024;
+/** Upper bound on memory kept for reuse: ONEDNN_POOL_MB, default 512 MiB (0 disables reuse). */
+const MAX_POOLED_BYTES = Number(process.env.ONEDNN_POOL_MB ?? 512) * 1024 * 1024;
 
 /** An output array of `length` floats, uninitialised (native kernels write every element). */
 export function takeBuffer(length: number): Float32Array {

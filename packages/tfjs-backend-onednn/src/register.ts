@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
+  Cast,
   getKernel,
   getKernelsForBackend,
   Identity,
@@ -40,10 +41,15 @@ let registered = false;
 /** Kernels that only re-reference their input's data id (no copy, no view): nothing escapes. */
 const ALIASING_FREE = new Set<string>([Reshape, Identity]);
 
+/** Cast re-references (same dtype) or copies, except to complex64, whose real part shares the array. */
+const aliases = (kernelName: string, attrs: unknown) =>
+  kernelName !== Cast || (attrs as { dtype?: string } | undefined)?.dtype === 'complex64';
+
 /** A CPU kernel under this backend: its inputs may be aliased (slice views), so never recycled. */
 function cpuKernelFunc(kernel: KernelConfig): KernelFunc {
   if (ALIASING_FREE.has(kernel.kernelName)) return kernel.kernelFunc;
   return (args) => {
+    if (!aliases(kernel.kernelName, args.attrs)) return kernel.kernelFunc(args);
     const backend = args.backend as MathBackendCPU;
     markInputsEscaped(
       args.inputs as Record<string, TensorInfo | undefined>,
