@@ -88,7 +88,10 @@ for (const name of opts.models.split(',')) {
   if (opts.profile) {
     const profile = await tf.profile(trainStep);
     const byKernel = new Map();
-    for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + k.kernelTimeMs);
+    // Entries named `<op>__op` time an op around its kernel: skip them so nothing counts twice.
+    for (const k of profile.kernels) {
+      if (!k.name.endsWith('__op')) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + k.kernelTimeMs);
+    }
     const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
     result.kernels = Object.fromEntries(
       [...byKernel]

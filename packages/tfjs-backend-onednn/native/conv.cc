@@ -1,8 +1,10 @@
 // 2-D convolution forward (with fused bias and activation), backward-data and backward-weights
 // on tfjs's layouts: activations NHWC, filters HWIO ([kh, kw, in, out]). The forward pass lets
-// oneDNN choose its layouts (reordering in and out); the backward passes run on plain NHWC, which
-// measured faster on ResNet-20's shapes than reordering dy, x and dx (bench/bench.mjs).
+// oneDNN choose its layouts (reordering in and out); each backward shape is timed once on plain
+// NHWC and on oneDNN's blocked layouts, and keeps the faster.
 #include "conv.hpp"
+
+#include <chrono>
 
 #include "common.hpp"
 #include "dnnl_compat.hpp"
@@ -129,6 +131,50 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), e.impl);
 }
 
+// Which layouts a backward primitive gets: plain NHWC is faster for some shapes (no reorders of
+// dy, x and dx), oneDNN's blocked layouts for others; each shape is timed once both ways.
+enum class Layout { kPlain, kBlocked };
+
+template <typename Entry, typename Make, typename Run>
+Entry& tuned(const std::string& key, Make make, Run run) {
+  return cached<Entry>(key, [&] {
+    std::unique_ptr<Entry> best;
+    double best_seconds = 0;
+    for (Layout layout : {Layout::kPlain, Layout::kBlocked}) {
+      auto candidate = make(layout);
+      run(*candidate);  // first run includes JIT warm-up
+      const auto start = std::chrono::steady_clock::now();
+      run(*candidate);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (!best || seconds < best_seconds) {
+        best = std::move(candidate);
+        best_seconds = seconds;
+      }
+    }
+    return best;
+  });
+}
+
+static void run_backward_data(ConvBackwardData& e, float* dy, float* w, float* dx) {
+  e.prim.execute(cpu_stream(), {
+                                   {DNNL_ARG_DIFF_DST, e.diff_dst.stage_in(dy)},
+                                   {DNNL_ARG_WEIGHTS, e.weights.stage_in(w)},
+                                   {DNNL_ARG_DIFF_SRC, e.diff_src.stage_out(dx)},
+                               });
+  e.diff_src.finish_out(dx);
+  cpu_stream().wait();
+}
+
+static void run_backward_weights(ConvBackwardWeights& e, float* x, float* dy, float* dw) {
+  e.prim.execute(cpu_stream(), {
+                                   {DNNL_ARG_SRC, e.src.stage_in(x)},
+                                   {DNNL_ARG_DIFF_DST, e.diff_dst.stage_in(dy)},
+                                   {DNNL_ARG_DIFF_WEIGHTS, e.diff_weights.stage_out(dw)},
+                               });
+  e.diff_weights.finish_out(dw);
+  cpu_stream().wait();
+}
+
 // conv2dBackpropInput(params, dy, filter, dx)
 Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   auto p = int_params(info[0], kConvParams, "params");
@@ -137,25 +183,23 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   float* w = float_data(info[2], s.weights_size, "filter");
   float* dx = float_data(info[3], s.src_size, "dx");
 
-  auto& e = cached<ConvBackwardData>(key_of("conv_bwd_data", p), [&] {
-    auto entry = std::make_unique<ConvBackwardData>();
-    auto hint = s.forward_pd(dnnl::prop_kind::forward_training, false, {});
-    auto pd = onednn_compat::conv_backward_data_pd(cpu_engine(), s.user_src(), s.any(s.weights), s.user_dst(),
-                                                   s.strides, s.dilates, s.pad_l, s.pad_r, hint);
-    entry->prim = dnnl::convolution_backward_data(pd);
-    entry->diff_dst = Staged(s.user_dst(), pd.diff_dst_desc(), true, false);
-    entry->weights = Staged(s.user_weights(), pd.weights_desc(), true, false);
-    entry->diff_src = Staged(s.user_src(), pd.diff_src_desc(), false, true);
-    return entry;
-  });
-
-  e.prim.execute(cpu_stream(), {
-                                   {DNNL_ARG_DIFF_DST, e.diff_dst.stage_in(dy)},
-                                   {DNNL_ARG_WEIGHTS, e.weights.stage_in(w)},
-                                   {DNNL_ARG_DIFF_SRC, e.diff_src.stage_out(dx)},
-                               });
-  e.diff_src.finish_out(dx);
-  cpu_stream().wait();
+  auto& e = tuned<ConvBackwardData>(
+      key_of("conv_bwd_data", p),
+      [&](Layout layout) {
+        auto entry = std::make_unique<ConvBackwardData>();
+        const bool plain = layout == Layout::kPlain;
+        auto hint = s.forward_pd(dnnl::prop_kind::forward_training, false, {});
+        auto pd = onednn_compat::conv_backward_data_pd(
+            cpu_engine(), plain ? s.user_src() : s.any(s.src), s.any(s.weights), plain ? s.user_dst() : s.any(s.dst),
+            s.strides, s.dilates, s.pad_l, s.pad_r, hint);
+        entry->prim = dnnl::convolution_backward_data(pd);
+        entry->diff_dst = Staged(s.user_dst(), pd.diff_dst_desc(), true, false);
+        entry->weights = Staged(s.user_weights(), pd.weights_desc(), true, false);
+        entry->diff_src = Staged(s.user_src(), pd.diff_src_desc(), false, true);
+        return entry;
+      },
+      [&](ConvBackwardData& candidate) { run_backward_data(candidate, dy, w, dx); });
+  run_backward_data(e, dy, w, dx);
   return info.Env().Undefined();
 }
 
@@ -167,25 +211,23 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   float* dy = float_data(info[2], s.dst_size, "dy");
   float* dw = float_data(info[3], s.weights_size, "dw");
 
-  auto& e = cached<ConvBackwardWeights>(key_of("conv_bwd_weights", p), [&] {
-    auto entry = std::make_unique<ConvBackwardWeights>();
-    auto hint = s.forward_pd(dnnl::prop_kind::forward_training, false, {});
-    auto pd = onednn_compat::conv_backward_weights_pd(cpu_engine(), s.user_src(), s.any(s.weights), s.user_dst(),
-                                                      s.strides, s.dilates, s.pad_l, s.pad_r, hint);
-    entry->prim = dnnl::convolution_backward_weights(pd);
-    entry->src = Staged(s.user_src(), pd.src_desc(), true, false);
-    entry->diff_dst = Staged(s.user_dst(), pd.diff_dst_desc(), true, false);
-    entry->diff_weights = Staged(s.user_weights(), pd.diff_weights_desc(), false, true);
-    return entry;
-  });
-
-  e.prim.execute(cpu_stream(), {
-                                   {DNNL_ARG_SRC, e.src.stage_in(x)},
-                                   {DNNL_ARG_DIFF_DST, e.diff_dst.stage_in(dy)},
-                                   {DNNL_ARG_DIFF_WEIGHTS, e.diff_weights.stage_out(dw)},
-                               });
-  e.diff_weights.finish_out(dw);
-  cpu_stream().wait();
+  auto& e = tuned<ConvBackwardWeights>(
+      key_of("conv_bwd_weights", p),
+      [&](Layout layout) {
+        auto entry = std::make_unique<ConvBackwardWeights>();
+        const bool plain = layout == Layout::kPlain;
+        auto hint = s.forward_pd(dnnl::prop_kind::forward_training, false, {});
+        auto pd = onednn_compat::conv_backward_weights_pd(
+            cpu_engine(), plain ? s.user_src() : s.any(s.src), s.any(s.weights), plain ? s.user_dst() : s.any(s.dst),
+            s.strides, s.dilates, s.pad_l, s.pad_r, hint);
+        entry->prim = dnnl::convolution_backward_weights(pd);
+        entry->src = Staged(s.user_src(), pd.src_desc(), true, false);
+        entry->diff_dst = Staged(s.user_dst(), pd.diff_dst_desc(), true, false);
+        entry->diff_weights = Staged(s.user_weights(), pd.diff_weights_desc(), false, true);
+        return entry;
+      },
+      [&](ConvBackwardWeights& candidate) { run_backward_weights(candidate, x, dy, dw); });
+  run_backward_weights(e, x, dy, dw);
   return info.Env().Undefined();
 }
 

@@ -1,0 +1,84 @@
+// Where one training step's time goes: wall time per step, time inside the native addon, and the
+// addon calls grouped by function (and op code for binary/unary/reduce), as JSON lines.
+//   node bench/native-profile.mjs [--model resnet20] [--batch 128] [--size 32] [--steps 3]
+// Everything not inside the addon is JavaScript: tfjs's engine and tape, tfjs-layers, CPU kernels
+// and garbage collection.
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import { buildResNet } from '@resnet-ts/resnet-core';
+import '../dist/index.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'resnet20' },
+    batch: { type: 'string' },
+    size: { type: 'string' },
+    steps: { type: 'string', default: '3' },
+  },
+});
+const depth = Number(opts.model.replace('resnet', ''));
+const cifar = ![18, 34, 50, 101, 152].includes(depth);
+const batch = Number(opts.batch ?? (cifar ? 128 : 32));
+const size = Number(opts.size ?? (cifar ? 32 : 224));
+const classes = cifar ? 10 : 1000;
+const steps = Number(opts.steps);
+
+// The addon module object is shared with the backend, so wrapping its functions times every call.
+const addon = createRequire(import.meta.url)('../build/Release/onednn.node');
+const calls = new Map();
+let recording = false;
+for (const name of Object.keys(addon)) {
+  const original = addon[name];
+  addon[name] = (...args) => {
+    const start = performance.now();
+    const result = original(...args);
+    if (recording) {
+      const key = ['binary', 'unary', 'reduce'].includes(name) ? `${name}:${args[0]}` : name;
+      const entry = calls.get(key) ?? { ms: 0, calls: 0 };
+      entry.ms += performance.now() - start;
+      entry.calls += 1;
+      calls.set(key, entry);
+    }
+    return result;
+  };
+}
+
+tf.env().set('IS_TEST', true);
+await tf.setBackend('onednn');
+const model = buildResNet({ depth, numClasses: classes, inputShape: [size, size, 3], seed: 1 });
+model.compile({ optimizer: tf.train.momentum(0.1, 0.9), loss: 'categoricalCrossentropy' });
+const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
+const y = tf.oneHot(
+  tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => i % classes),
+    'int32',
+  ),
+  classes,
+);
+await model.trainOnBatch(x, y);
+await model.trainOnBatch(x, y);
+recording = true;
+const start = performance.now();
+for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
+const stepMs = (performance.now() - start) / steps;
+const nativeMs = [...calls.values()].reduce((sum, e) => sum + e.ms, 0) / steps;
+console.log(
+  JSON.stringify({
+    model: opts.model,
+    batch,
+    size,
+    step_ms: Math.round(stepMs),
+    native_ms: Math.round(nativeMs),
+  }),
+);
+for (const [key, e] of [...calls].sort((a, b) => b[1].ms - a[1].ms)) {
+  console.log(
+    JSON.stringify({
+      call: key,
+      ms_per_step: Math.round((e.ms / steps) * 10) / 10,
+      calls_per_step: e.calls / steps,
+    }),
+  );
+}
