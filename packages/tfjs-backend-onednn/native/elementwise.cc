@@ -344,6 +344,19 @@ Napi::Value Pad(const Napi::CallbackInfo& info) {
   const Dims in_strides = strides_of(in_shape);
   const int64_t out_inner = out_shape[nd - 1], in_inner = in_shape[nd - 1], lead = before[nd - 1];
   const int64_t rows = out_inner == 0 ? 0 : product(out_shape) / out_inner;
+  // Padding only along the last axis (option A's channel padding): output row r is input row r.
+  bool last_axis_only = true;
+  for (size_t d = 0; d + 1 < nd; d++) last_axis_only = last_axis_only && out_shape[d] == in_shape[d];
+  if (last_axis_only) {
+#pragma omp parallel for schedule(static) if (rows * out_inner > kParallelThreshold)
+    for (int64_t row = 0; row < rows; row++) {
+      float* po = out + row * out_inner;
+      std::fill(po, po + lead, value);
+      std::memcpy(po + lead, x + row * in_inner, sizeof(float) * in_inner);
+      std::fill(po + lead + in_inner, po + out_inner, value);
+    }
+    return info.Env().Undefined();
+  }
 #pragma omp parallel for schedule(static) if (rows * out_inner > kParallelThreshold)
   for (int64_t row = 0; row < rows; row++) {
     int64_t rem = row, in_off = 0;
