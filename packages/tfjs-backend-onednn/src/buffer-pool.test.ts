@@ -1,18 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './index';
 import { isRecyclable } from './buffer-pool';
-import { describeNative, seededValues } from './testing';
+import { describeNative, seededTensor, seededValues } from './testing';
 
 type Store = { data: { get(id: object): { values: Float32Array } } };
 const valuesOf = (x: tf.Tensor) => (tf.backend() as unknown as Store).data.get(x.dataId).values;
-const t = (shape: number[], seed: number) =>
-  tf.tensor(
-    seededValues(
-      seed,
-      shape.reduce((a, b) => a * b, 1),
-    ),
-    shape,
-  );
+const t = seededTensor;
 
 describeNative('output buffer recycling', () => {
   beforeAll(async () => {

@@ -59,3 +59,14 @@ export function describeNative(name: string, body: () => void): void {
   }
   describe(name, body);
 }
+
+/** A tensor of seeded values in [-1, 1) plus `offset`. */
+export function seededTensor(shape: number[], seed: number, offset = 0): tf.Tensor {
+  return tf.tensor(
+    seededValues(
+      seed,
+      shape.reduce((a, b) => a * b, 1),
+    ).map((v) => v + offset),
+    shape,
+  );
+}

@@ -1,17 +1,10 @@
 import { BatchNormalization } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, describeNative, relativeError, seededValues } from '../testing';
+import { compareWithCpu, describeNative, relativeError, seededTensor, seededValues } from '../testing';
 
 const TOLERANCE = 1e-4;
-const t = (shape: number[], seed: number, offset = 0) =>
-  tf.tensor(
-    seededValues(
-      seed,
-      shape.reduce((a, b) => a * b, 1),
-    ).map((v) => v + offset),
-    shape,
-  );
+const t = seededTensor;
 
 describeNative('FusedBatchNorm', () => {
   const bn = (x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s?: tf.Tensor, o?: tf.Tensor) =>

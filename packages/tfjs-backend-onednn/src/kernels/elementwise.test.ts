@@ -1,17 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, describeNative, seededValues } from '../testing';
+import { compareWithCpu, describeNative, seededTensor, seededValues } from '../testing';
 import { collapseReduction } from './elementwise';
 
 const TOLERANCE = 1e-5;
-const t = (shape: number[], seed: number) =>
-  tf.tensor(
-    seededValues(
-      seed,
-      shape.reduce((a, b) => a * b, 1),
-    ),
-    shape,
-  );
+const t = seededTensor;
 
 describeNative('binary ops with broadcasting', () => {
   const shapes: [number[], number[]][] = [

@@ -1,16 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, describeNative, seededValues } from '../testing';
+import { compareWithCpu, describeNative, seededTensor, seededValues } from '../testing';
 
 const TOLERANCE = 1e-4;
-const t = (shape: number[], seed: number) =>
-  tf.tensor(
-    seededValues(
-      seed,
-      shape.reduce((a, b) => a * b, 1),
-    ),
-    shape,
-  );
+const t = seededTensor;
 
 describeNative('matMul', () => {
   it.each([
