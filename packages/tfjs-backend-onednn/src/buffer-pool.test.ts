@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './index';
 import { isRecyclable } from './buffer-pool';
-import { describeNative, seededTensor, seededValues } from './testing';
+import { describeNative, seededTensor } from './testing';
 
 type Store = { data: { get(id: object): { values: Float32Array } } };
 const valuesOf = (x: tf.Tensor) => (tf.backend() as unknown as Store).data.get(x.dataId).values;

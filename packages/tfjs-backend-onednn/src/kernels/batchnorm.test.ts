@@ -1,7 +1,7 @@
 import { BatchNormalization } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, describeNative, relativeError, seededTensor, seededValues } from '../testing';
+import { compareWithCpu, describeNative, relativeError, seededTensor } from '../testing';
 
 const TOLERANCE = 1e-4;
 const t = seededTensor;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, describeNative, seededTensor, seededValues } from '../testing';
+import { compareWithCpu, describeNative, seededTensor } from '../testing';
 import { collapseReduction } from './elementwise';
 
 const TOLERANCE = 1e-5;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
-import { compareWithCpu, describeNative, seededTensor, seededValues } from '../testing';
+import { compareWithCpu, describeNative, seededTensor } from '../testing';
 
 const TOLERANCE = 1e-4;
 const t = seededTensor;
