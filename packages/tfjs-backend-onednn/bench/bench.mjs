@@ -5,6 +5,8 @@
 // --profile adds a per-kernel time breakdown of one training step (the "kernels" field).
 // --peer runs a peer benchmark (e.g. "python3 ../../../shared/peers/pytorch_bench.py") on the same
 // model, batch, size and steps right after ours, prints its line and a line of our/peer ratios.
+// --rounds N alternates ours and the peer N times and ends with the median ratios (throughput on a
+// shared 2-core machine varies from run to run, the peer's as much as ours).
 import { execSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -23,6 +25,7 @@ const { values: opts } = parseArgs({
     threads: { type: 'string' },
     profile: { type: 'boolean', default: false },
     peer: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 
@@ -60,64 +63,82 @@ for (const name of opts.models.split(',')) {
   const warmup = Number(opts.warmup);
 
   const trainStep = () => model.trainOnBatch(x, y);
-  const train = batch / (await timeSteps(trainStep, warmup, steps));
-  const infer =
-    batch /
-    (await timeSteps(
-      () => {
-        const out = model.predict(x, { batchSize: batch });
-        out.dataSync();
-        out.dispose();
-      },
-      warmup,
-      steps,
-    ));
-  const result = {
-    peer: 'resnet-ts',
-    backend: opts.backend,
-    model: name,
-    shortcut: cifar ? 'A' : 'B',
-    batch,
-    size,
-    classes,
-    threads: getThreads() ?? 1,
-    params: countParams(model).trainable,
-    train_img_s: Math.round(train * 100) / 100,
-    infer_img_s: Math.round(infer * 100) / 100,
-  };
-  if (opts.profile) {
-    const profile = await tf.profile(trainStep);
-    const byKernel = new Map();
-    // Entries named `<op>__op` time an op around its kernel: skip them so nothing counts twice.
-    for (const k of profile.kernels) {
-      if (!k.name.endsWith('__op')) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + k.kernelTimeMs);
+  const ratios = [];
+  for (let round = 0; round < Number(opts.rounds); round++) {
+    const train = batch / (await timeSteps(trainStep, warmup, steps));
+    const infer =
+      batch /
+      (await timeSteps(
+        () => {
+          const out = model.predict(x, { batchSize: batch });
+          out.dataSync();
+          out.dispose();
+        },
+        warmup,
+        steps,
+      ));
+    const result = {
+      peer: 'resnet-ts',
+      backend: opts.backend,
+      model: name,
+      shortcut: cifar ? 'A' : 'B',
+      batch,
+      size,
+      classes,
+      threads: getThreads() ?? 1,
+      params: countParams(model).trainable,
+      train_img_s: Math.round(train * 100) / 100,
+      infer_img_s: Math.round(infer * 100) / 100,
+    };
+    if (opts.profile) {
+      const profile = await tf.profile(trainStep);
+      const byKernel = new Map();
+      // Entries named `<op>__op` time an op around its kernel: skip them so nothing counts twice.
+      for (const k of profile.kernels) {
+        if (!k.name.endsWith('__op')) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + k.kernelTimeMs);
+      }
+      const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
+      result.kernels = Object.fromEntries(
+        [...byKernel]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, ms]) => [
+            k,
+            { ms: Math.round(ms * 10) / 10, share: Math.round((ms / total) * 1000) / 1000 },
+          ]),
+      );
     }
-    const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
-    result.kernels = Object.fromEntries(
-      [...byKernel]
-        .sort((a, b) => b[1] - a[1])
-        .map(([k, ms]) => [
-          k,
-          { ms: Math.round(ms * 10) / 10, share: Math.round((ms / total) * 1000) / 1000 },
-        ]),
-    );
+    console.log(JSON.stringify(result));
+    if (opts.peer) {
+      const command = `${opts.peer} --model ${name} --batch ${batch} --size ${size} --shortcut ${result.shortcut} --threads ${result.threads} --steps ${steps} --warmup ${warmup}`;
+      const line = execSync(command, { encoding: 'utf8' }).trim().split('\n').pop();
+      const peer = JSON.parse(line);
+      console.log(JSON.stringify(peer));
+      const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+      const line2 = {
+        model: name,
+        vs: peer.peer,
+        round: round + 1,
+        train_ratio: ratio(result.train_img_s, peer.train_img_s),
+        infer_ratio: ratio(result.infer_img_s, peer.infer_img_s),
+      };
+      ratios.push(line2);
+      console.log(JSON.stringify(line2));
+    }
   }
-  console.log(JSON.stringify(result));
-  tf.dispose([x, labels, y]);
-  model.dispose();
-  if (opts.peer) {
-    const command = `${opts.peer} --model ${name} --batch ${batch} --size ${size} --shortcut ${result.shortcut} --threads ${result.threads} --steps ${steps} --warmup ${warmup}`;
-    const line = execSync(command, { encoding: 'utf8' }).trim().split('\n').pop();
-    const peer = JSON.parse(line);
-    console.log(JSON.stringify(peer));
-    const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+  if (ratios.length > 1) {
+    const pick = (key) => ratios.map((r) => r[key]);
     console.log(
       JSON.stringify({
         model: name,
-        vs: peer.peer,
-        train_ratio: ratio(result.train_img_s, peer.train_img_s),
-        infer_ratio: ratio(result.infer_img_s, peer.infer_img_s),
+        vs: 'median of rounds',
+        rounds: ratios.length,
+        train_ratio: median(pick('train_ratio')),
+        infer_ratio: median(pick('infer_ratio')),
+        train_ratio_range: [Math.min(...pick('train_ratio')), Math.max(...pick('train_ratio'))],
+        infer_ratio_range: [Math.min(...pick('infer_ratio')), Math.max(...pick('infer_ratio'))],
       }),
     );
   }
+  tf.dispose([x, labels, y]);
+  model.dispose();
 }
