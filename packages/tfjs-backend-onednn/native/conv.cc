@@ -1,7 +1,7 @@
 // 2-D convolution forward (with fused bias and activation), backward-data and backward-weights
-// on tfjs's layouts: activations NHWC, filters HWIO ([kh, kw, in, out]). The forward pass lets
-// oneDNN choose its layouts (reordering in and out); each backward shape is timed once on plain
-// NHWC and on oneDNN's blocked layouts, and keeps the faster.
+// on tfjs's layouts: activations NHWC, filters HWIO ([kh, kw, in, out]). Weights always take the
+// layout oneDNN prefers; for activations, every shape and direction is timed once on plain NHWC and
+// once on oneDNN's preferred layouts (reordered at the boundary), and keeps the faster.
 #include "conv.hpp"
 
 #include <chrono>
@@ -48,10 +48,11 @@ struct ConvShape {
   memory::desc any(const memory::dims& dims) const { return {dims, dt::f32, tag::any}; }
 
   dnnl::convolution_forward::primitive_desc forward_pd(dnnl::prop_kind prop, bool with_bias,
-                                                       const dnnl::primitive_attr& attr) const {
+                                                       const dnnl::primitive_attr& attr, bool plain = false) const {
     memory::desc bias_md(bias, dt::f32, tag::x);
-    return onednn_compat::conv_forward_pd(cpu_engine(), prop, any(src), any(weights), with_bias ? &bias_md : nullptr,
-                                          any(dst), strides, dilates, pad_l, pad_r, attr);
+    return onednn_compat::conv_forward_pd(cpu_engine(), prop, plain ? user_src() : any(src), any(weights),
+                                          with_bias ? &bias_md : nullptr, plain ? user_dst() : any(dst), strides,
+                                          dilates, pad_l, pad_r, attr);
   }
 };
 
@@ -96,43 +97,8 @@ struct ConvBackwardWeights : CacheEntry {
 
 }  // namespace
 
-// conv2d(params, x, filter, bias | null, out, activation, alpha)
-Napi::Value Conv2D(const Napi::CallbackInfo& info) {
-  auto p = int_params(info[0], kConvParams, "params");
-  ConvShape s(p);
-  float* x = float_data(info[1], s.src_size, "x");
-  float* w = float_data(info[2], s.weights_size, "filter");
-  float* bias = optional_float_data(info[3], static_cast<size_t>(s.out_channels), "bias");
-  float* out = float_data(info[4], s.dst_size, "out");
-  const int activation = info[5].As<Napi::Number>().Int32Value();
-  const float alpha = info[6].As<Napi::Number>().FloatValue();
-  const int64_t variant = (bias ? 1 : 0) + 2 * activation;
-
-  auto& e = cached<ConvForward>(key_of("conv_fwd", p, variant), [&] {
-    auto entry = std::make_unique<ConvForward>();
-    auto pd = s.forward_pd(dnnl::prop_kind::forward_inference, bias != nullptr, activation_attr(activation, alpha));
-    entry->prim = dnnl::convolution_forward(pd);
-    entry->src = Staged(s.user_src(), pd.src_desc(), true, false);
-    entry->weights = Staged(s.user_weights(), pd.weights_desc(), true, false);
-    entry->dst = Staged(s.user_dst(), pd.dst_desc(), false, true);
-    entry->impl = onednn_compat::impl_name(pd);
-    return entry;
-  });
-
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, e.src.stage_in(x)},
-      {DNNL_ARG_WEIGHTS, e.weights.stage_in(w)},
-      {DNNL_ARG_DST, e.dst.stage_out(out)},
-  };
-  if (bias) args[DNNL_ARG_BIAS] = memory({s.bias, dt::f32, tag::x}, cpu_engine(), bias);
-  e.prim.execute(cpu_stream(), args);
-  e.dst.finish_out(out);
-  cpu_stream().wait();
-  return Napi::String::New(info.Env(), e.impl);
-}
-
-// Which layouts a backward primitive gets: plain NHWC is faster for some shapes (no reorders of
-// dy, x and dx), oneDNN's blocked layouts for others; each shape is timed once both ways.
+// Which layouts a primitive gets: plain NHWC is faster for some shapes (no reorders at the kernel
+// boundary), oneDNN's blocked layouts for others; each shape is timed once both ways.
 enum class Layout { kPlain, kBlocked };
 
 template <typename Entry, typename Make, typename Run>
@@ -153,6 +119,48 @@ Entry& tuned(const std::string& key, Make make, Run run) {
     }
     return best;
   });
+}
+
+static void run_forward(ConvForward& e, float* x, float* w, float* bias, float* out, const memory::dims& bias_dims) {
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, e.src.stage_in(x)},
+      {DNNL_ARG_WEIGHTS, e.weights.stage_in(w)},
+      {DNNL_ARG_DST, e.dst.stage_out(out)},
+  };
+  if (bias) args[DNNL_ARG_BIAS] = memory({bias_dims, dt::f32, tag::x}, cpu_engine(), bias);
+  e.prim.execute(cpu_stream(), args);
+  e.dst.finish_out(out);
+  cpu_stream().wait();
+}
+
+// conv2d(params, x, filter, bias | null, out, activation, alpha)
+Napi::Value Conv2D(const Napi::CallbackInfo& info) {
+  auto p = int_params(info[0], kConvParams, "params");
+  ConvShape s(p);
+  float* x = float_data(info[1], s.src_size, "x");
+  float* w = float_data(info[2], s.weights_size, "filter");
+  float* bias = optional_float_data(info[3], static_cast<size_t>(s.out_channels), "bias");
+  float* out = float_data(info[4], s.dst_size, "out");
+  const int activation = info[5].As<Napi::Number>().Int32Value();
+  const float alpha = info[6].As<Napi::Number>().FloatValue();
+  const int64_t variant = (bias ? 1 : 0) + 2 * activation;
+
+  auto& e = tuned<ConvForward>(
+      key_of("conv_fwd", p, variant),
+      [&](Layout layout) {
+        auto entry = std::make_unique<ConvForward>();
+        auto pd = s.forward_pd(dnnl::prop_kind::forward_inference, bias != nullptr, activation_attr(activation, alpha),
+                               layout == Layout::kPlain);
+        entry->prim = dnnl::convolution_forward(pd);
+        entry->src = Staged(s.user_src(), pd.src_desc(), true, false);
+        entry->weights = Staged(s.user_weights(), pd.weights_desc(), true, false);
+        entry->dst = Staged(s.user_dst(), pd.dst_desc(), false, true);
+        entry->impl = onednn_compat::impl_name(pd);
+        return entry;
+      },
+      [&](ConvForward& candidate) { run_forward(candidate, x, w, bias, out, s.bias); });
+  run_forward(e, x, w, bias, out, s.bias);
+  return Napi::String::New(info.Env(), e.impl);
 }
 
 static void run_backward_data(ConvBackwardData& e, float* dy, float* w, float* dx) {
