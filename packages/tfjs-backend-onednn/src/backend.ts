@@ -11,6 +11,8 @@ export class OneDnnBackend extends MathBackendCPU {
   constructor() {
     super();
     requireAddon(); // fail at backend creation, with the install hint, rather than at the first conv
+    // The cpu backend's first write prints "install tfjs-node to speed things up": not for us.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
   // Values handed to user code must never be recycled.
