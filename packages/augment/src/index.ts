@@ -7,5 +7,12 @@ export {
   type ImageFormat,
   type RgbImage,
 } from './image';
+export {
+  CAFFE_BGR_MEAN,
+  IMAGENET_PER_CHANNEL,
+  meanImage,
+  type Normalization,
+  normalizeImage,
+} from './normalize';
 export { crop, flipHorizontal, flipVertical, pad, padCropFlip } from './ops';
 export { randomInt, sampleRandom } from './random';
