@@ -16,3 +16,11 @@ export {
 } from './normalize';
 export { crop, flipHorizontal, flipVertical, pad, padCropFlip } from './ops';
 export { randomInt, sampleRandom } from './random';
+export {
+  centerCropOffsets,
+  type RandomResizedCropOptions,
+  randomResizedCrop,
+  randomResizedCropWindow,
+  resize,
+  resizeAndCenterCrop,
+} from './resize';
