@@ -1,3 +1,4 @@
+export { type ColorJitterOptions, colorJitter, type RandomErasingOptions, randomErasing } from './color';
 export {
   checkImage,
   type DecodeOptions,
