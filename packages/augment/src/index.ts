@@ -8,6 +8,7 @@ export {
   type ImageFormat,
   type RgbImage,
 } from './image';
+export { type Batch, betaSample, cutmix, mixup } from './mix';
 export {
   CAFFE_BGR_MEAN,
   IMAGENET_PER_CHANNEL,
