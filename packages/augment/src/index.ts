@@ -1,4 +1,5 @@
 export { type ColorJitterOptions, colorJitter, type RandomErasingOptions, randomErasing } from './color';
+export { type AugmentStep, compose, type Pipeline, type PipelineSpec, type SampleKey } from './compose';
 export {
   checkImage,
   type DecodeOptions,
