@@ -1,3 +1,10 @@
+export {
+  type BalanceEntry,
+  type BalanceOptions,
+  type BalanceReport,
+  balanceClasses,
+  DEFAULT_BALANCE_OPS,
+} from './balance';
 export { type ColorJitterOptions, colorJitter, type RandomErasingOptions, randomErasing } from './color';
 export { type AugmentStep, compose, type Pipeline, type PipelineSpec, type SampleKey } from './compose';
 export {

@@ -1,0 +1,128 @@
+import { copyFile, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { type AugmentStep, compose } from './compose';
+import { decodeImage, encodeImage, type ImageFormat } from './image';
+import { randomInt, sampleRandom } from './random';
+
+export interface BalanceOptions {
+  /** Images every class folder ends with. */
+  perClass: number;
+  /** Where the balanced tree goes. Default: the source tree itself (variants beside the originals). */
+  outDir?: string;
+  /** Augmentation of each variant. Default: a horizontal flip and mild colour jitter. */
+  ops?: AugmentStep[];
+  /** Sample classes above `perClass` down to it (needs an `outDir`; originals are never deleted). */
+  downsample?: boolean;
+  seed?: number;
+}
+
+export interface BalanceEntry {
+  class: string;
+  file: string;
+  /** The original it was made from. */
+  source: string;
+  kind: 'original' | 'variant';
+  ops?: AugmentStep[];
+  seed?: number;
+  index?: number;
+}
+
+export interface BalanceReport {
+  classes: Record<string, { originals: number; written: number; total: number }>;
+  manifest: string;
+}
+
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
+/** Variants are named `aug-<index>-<source name>` and are never counted as originals. */
+const VARIANT_PREFIX = 'aug-';
+export const DEFAULT_BALANCE_OPS: AugmentStep[] = [
+  { op: 'flip', horizontal: 1 },
+  { op: 'colorJitter', brightness: 0.1, contrast: 0.1, saturation: 0.1 },
+];
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, data);
+  await rename(temporary, path);
+}
+
+function formatOf(file: string): ImageFormat {
+  const ext = extname(file).toLowerCase();
+  return ext === '.png' ? 'png' : ext === '.webp' ? 'webp' : 'jpeg';
+}
+
+/**
+ * The seed project's class balancing, done so it can be re-run: every class folder of `srcDir`
+ * ends with exactly `perClass` images. Missing images are augmented variants of the originals
+ * (round-robin, deterministic names and randomness), originals are never modified, an existing
+ * variant is not written again, and `balance-manifest.jsonl` records what each file came from.
+ */
+export async function balanceClasses(srcDir: string, options: BalanceOptions): Promise<BalanceReport> {
+  const { perClass, downsample = false, seed = 0 } = options;
+  const ops = options.ops ?? DEFAULT_BALANCE_OPS;
+  const outDir = options.outDir ?? srcDir;
+  if (!Number.isInteger(perClass) || perClass < 1)
+    throw new RangeError(`perClass: expected a positive integer, got ${perClass}`);
+  if (downsample && outDir === srcDir)
+    throw new RangeError('downsample: needs an outDir (originals are never deleted)');
+  if (!(await exists(srcDir))) throw new Error(`${srcDir}: no such directory`);
+  const pipeline = compose({ steps: ops });
+
+  const entries = await readdir(srcDir, { withFileTypes: true });
+  const classes = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  if (classes.length === 0) throw new Error(`${srcDir}: expected one sub-folder per class, found none`);
+
+  const manifest: BalanceEntry[] = [];
+  const report: BalanceReport = { classes: {}, manifest: join(outDir, 'balance-manifest.jsonl') };
+  for (const [classIndex, name] of classes.entries()) {
+    const files = (await readdir(join(srcDir, name)))
+      .filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()) && !f.startsWith(VARIANT_PREFIX))
+      .sort();
+    if (files.length === 0) throw new Error(`${join(srcDir, name)}: class folder has no images`);
+    const target = join(outDir, name);
+    await mkdir(target, { recursive: true });
+
+    let originals = files;
+    if (downsample && files.length > perClass) {
+      // A seeded partial shuffle picks which originals stay.
+      const random = sampleRandom(seed, -1, classIndex);
+      const pool = [...files];
+      for (let i = 0; i < perClass; i++) {
+        const j = i + randomInt(random, pool.length - i);
+        [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+      }
+      originals = pool.slice(0, perClass).sort();
+    }
+    let written = 0;
+    for (const file of originals) {
+      if (outDir !== srcDir && !(await exists(join(target, file)))) {
+        await copyFile(join(srcDir, name, file), join(target, `${file}.tmp`));
+        await rename(join(target, `${file}.tmp`), join(target, file));
+        written++;
+      }
+      manifest.push({ class: name, file, source: file, kind: 'original' });
+    }
+    for (let index = 0; index < perClass - originals.length; index++) {
+      const source = originals[index % originals.length]!;
+      const file = `${VARIANT_PREFIX}${index}-${source}`;
+      manifest.push({ class: name, file, source, kind: 'variant', ops, seed, index });
+      if (await exists(join(target, file))) continue;
+      const image = await decodeImage(join(srcDir, name, source));
+      const { image: variant } = await pipeline(image, { seed, epoch: classIndex, index });
+      await writeAtomically(join(target, file), await encodeImage(variant, formatOf(source), 95));
+      written++;
+    }
+    report.classes[name] = { originals: files.length, written, total: Math.max(perClass, originals.length) };
+  }
+  await writeAtomically(report.manifest, manifest.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return report;
+}
