@@ -63,7 +63,7 @@ describe('balanceClasses', () => {
     expect(readdirSync(join(out, 'big'))).toHaveLength(4);
     expect(readdirSync(join(out, 'small'))).toHaveLength(4);
     expect(readdirSync(join(root, 'big'))).toHaveLength(7);
-    expect(() => balanceClasses(root, { perClass: 4, downsample: true })).rejects.toThrow(
+    await expect(balanceClasses(root, { perClass: 4, downsample: true })).rejects.toThrow(
       'downsample: needs an outDir',
     );
   });
