@@ -5,6 +5,7 @@ export {
   balanceClasses,
   DEFAULT_BALANCE_OPS,
 } from './balance';
+export { flipBatch, padCropFlipBatch } from './batch';
 export { type ColorJitterOptions, colorJitter, type RandomErasingOptions, randomErasing } from './color';
 export { type AugmentStep, compose, type Pipeline, type PipelineSpec, type SampleKey } from './compose';
 export {
