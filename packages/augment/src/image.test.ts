@@ -42,6 +42,21 @@ describe('decodeImage', () => {
     expect([upright.width, upright.height]).toEqual([2, 4]);
   });
 
+  it('converts CMYK JPEGs and 16-bit PNGs to 8-bit RGB', async () => {
+    const source = rgb(8, 8);
+    const raw = sharp(Buffer.from(source.data), { raw: { width: 8, height: 8, channels: 3 } });
+    const cmyk = await raw.clone().toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
+    expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
+    const fromCmyk = await decodeImage(cmyk);
+    expect([fromCmyk.width, fromCmyk.height, fromCmyk.channels, fromCmyk.data.length]).toEqual([
+      8, 8, 3, 192,
+    ]);
+    const png16 = await raw.clone().toColourspace('rgb16').png().toBuffer();
+    expect((await sharp(png16).metadata()).depth).toBe('ushort');
+    const from16 = await decodeImage(png16);
+    expect(Array.from(from16.data)).toEqual(Array.from(source.data)); // 16-bit PNG round-trips to the same bytes
+  });
+
   it('names the file for a text file called .jpg, a corrupt JPEG and a truncated PNG', async () => {
     const text = join(dir, 'notes.jpg');
     writeFileSync(text, 'this is not an image\n');
