@@ -1,13 +1,4 @@
-import { defineConfig } from 'tsup';
+import { packageConfig } from '../../tsup.shared';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  // __dirname / __filename locate the addon in both module formats.
-  shims: true,
-  external: [/^@tensorflow\//],
-});
+// __dirname / __filename locate the addon in both module formats.
+export default packageConfig({ shims: true });
