@@ -56,6 +56,17 @@ void channel_sums(int64_t rows, int64_t channels, std::vector<double>& a, std::v
     }
 }
 
+// out = x * a[c] + b[c] over the rows of a [rows, channels] array.
+void scale_shift(const float* x, float* out, int64_t rows, int64_t channels, const std::vector<float>& a,
+                 const std::vector<float>& b) {
+#pragma omp parallel for schedule(static) if (rows * channels > kParallelThreshold)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* px = x + r * channels;
+    float* po = out + r * channels;
+    for (int64_t k = 0; k < channels; k++) po[k] = px[k] * a[k] + b[k];
+  }
+}
+
 }  // namespace
 
 // batchNormForward(x, mean, variance, scale | null, offset | null, epsilon, out)
@@ -75,14 +86,7 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
     a[k] = (scale ? scale[k] : 1.f) / std::sqrt(variance[k] + epsilon);
     b[k] = (offset ? offset[k] : 0.f) - mean[k] * a[k];
   }
-  const int64_t rows = static_cast<int64_t>(n / c);
-  const int64_t channels = static_cast<int64_t>(c);
-#pragma omp parallel for schedule(static) if (static_cast<int64_t>(n) > kParallelThreshold)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* px = x + r * channels;
-    float* po = out + r * channels;
-    for (int64_t k = 0; k < channels; k++) po[k] = px[k] * a[k] + b[k];
-  }
+  scale_shift(x, out, static_cast<int64_t>(n / c), static_cast<int64_t>(c), a, b);
   return info.Env().Undefined();
 }
 
@@ -110,33 +114,20 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
     inv[i] = 1.f / std::sqrt(variance[i] + epsilon);
     k[i] = (scale ? scale[i] : 1.f) * inv[i];
   }
-  const int threads = static_cast<int64_t>(n) > kParallelThreshold ? omp_get_max_threads() : 1;
-  // Per-thread partial sums of dy and dy * (x - mean), combined after the pass.
-  std::vector<double> partial(static_cast<size_t>(threads) * 2 * c, 0.0);
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int64_t begin = rows * t / nt, end = rows * (t + 1) / nt;
-    double* sum_dy = partial.data() + static_cast<size_t>(t) * 2 * c;
-    double* sum_dy_xm = sum_dy + c;
-    for (int64_t r = begin; r < end; r++) {
-      const float* pdy = dy + r * channels;
-      const float* px = x + r * channels;
-      float* pdx = dx + r * channels;
-      for (int64_t i = 0; i < channels; i++) {
-        const float g = pdy[i];
-        pdx[i] = g * k[i];
-        sum_dy[i] += g;
-        sum_dy_xm[i] += static_cast<double>(g) * (px[i] - mean[i]);
-      }
+  // One pass: dx, and the per-channel sums of dy and dy * (x - mean).
+  std::vector<double> sum_dy, sum_dy_xm;
+  channel_sums(rows, channels, sum_dy, sum_dy_xm, [&](int64_t r, float* __restrict s1, float* __restrict s2) {
+    const float* __restrict pdy = dy + r * channels;
+    const float* __restrict px = x + r * channels;
+    float* __restrict pdx = dx + r * channels;
+    for (int64_t i = 0; i < channels; i++) {
+      pdx[i] = pdy[i] * k[i];
+      s1[i] += pdy[i];
+      s2[i] += pdy[i] * (px[i] - mean[i]);
     }
-  }
+  });
   for (size_t i = 0; i < c; i++) {
-    double s_dy = 0, s_dy_xm = 0;
-    for (int t = 0; t < threads; t++) {
-      s_dy += partial[static_cast<size_t>(t) * 2 * c + i];
-      s_dy_xm += partial[static_cast<size_t>(t) * 2 * c + c + i];
-    }
+    const double s_dy = sum_dy[i], s_dy_xm = sum_dy_xm[i];
     const double g = scale ? scale[i] : 1.0;
     const double iv = inv[i];
     d_offset[i] = static_cast<float>(s_dy);
@@ -188,12 +179,7 @@ Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
     a[k] = scale[k] / std::sqrt(variance[k] + epsilon);
     b[k] = offset[k] - m[k] * a[k];
   }
-#pragma omp parallel for schedule(static) if (static_cast<int64_t>(n) > kParallelThreshold)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* px = x + r * channels;
-    float* py = y + r * channels;
-    for (int64_t k = 0; k < channels; k++) py[k] = px[k] * a[k] + b[k];
-  }
+  scale_shift(x, y, rows, channels, a, b);
   return info.Env().Undefined();
 }
 

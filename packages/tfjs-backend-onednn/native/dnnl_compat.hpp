@@ -107,10 +107,4 @@ inline void append_eltwise(dnnl::post_ops& ops, algorithm alg, float alpha, floa
 #endif
 }
 
-// Name of the implementation oneDNN chose (e.g. "jit:avx2"), for profiling output.
-template <typename PD>
-inline const char* impl_name(const PD& pd) {
-  return pd.impl_info_str();
-}
-
 }  // namespace onednn_compat

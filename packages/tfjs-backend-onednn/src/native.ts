@@ -7,7 +7,6 @@ export interface OneDnnAddon {
   version(): { major: number; minor: number; patch: number; cpuRuntime: string };
   setNumThreads(threads: number): void;
   getNumThreads(): number;
-  /** Returns the name of the oneDNN implementation used (e.g. "jit:avx2"). */
   conv2d(
     params: Int32Array,
     x: Float32Array,
@@ -16,7 +15,7 @@ export interface OneDnnAddon {
     out: Float32Array,
     activation: number,
     alpha: number,
-  ): string;
+  ): void;
   /** params: batchA, batchB, M, K, N, transposeA, transposeB. */
   matmul(
     params: Int32Array,

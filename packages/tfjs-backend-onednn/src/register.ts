@@ -38,18 +38,21 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
 
 let registered = false;
 
-/** Kernels that only re-reference their input's data id (no copy, no view): nothing escapes. */
-const ALIASING_FREE = new Set<string>([Reshape, Identity]);
+/**
+ * Whether a CPU kernel may hand out its input's array under another data id (slice returns views).
+ * Reshape and Identity only re-reference the input's data id; Cast copies or re-references, except
+ * to complex64, whose real part shares the array.
+ */
+function mayAlias(kernelName: string, attrs: unknown): boolean {
+  if (kernelName === Reshape || kernelName === Identity) return false;
+  if (kernelName === Cast) return (attrs as { dtype?: string } | undefined)?.dtype === 'complex64';
+  return true;
+}
 
-/** Cast re-references (same dtype) or copies, except to complex64, whose real part shares the array. */
-const aliases = (kernelName: string, attrs: unknown) =>
-  kernelName !== Cast || (attrs as { dtype?: string } | undefined)?.dtype === 'complex64';
-
-/** A CPU kernel under this backend: its inputs may be aliased (slice views), so never recycled. */
+/** A CPU kernel under this backend: inputs it may alias are never recycled. */
 function cpuKernelFunc(kernel: KernelConfig): KernelFunc {
-  if (ALIASING_FREE.has(kernel.kernelName)) return kernel.kernelFunc;
   return (args) => {
-    if (!aliases(kernel.kernelName, args.attrs)) return kernel.kernelFunc(args);
+    if (!mayAlias(kernel.kernelName, args.attrs)) return kernel.kernelFunc(args);
     const backend = args.backend as MathBackendCPU;
     markInputsEscaped(
       args.inputs as Record<string, TensorInfo | undefined>,
