@@ -123,6 +123,6 @@ export async function balanceClasses(srcDir: string, options: BalanceOptions): P
     }
     report.classes[name] = { originals: files.length, written, total: Math.max(perClass, originals.length) };
   }
-  await writeAtomically(report.manifest, manifest.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  await writeAtomically(report.manifest, `${manifest.map((e) => JSON.stringify(e)).join('\n')}\n`);
   return report;
 }

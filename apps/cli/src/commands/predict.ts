@@ -1,0 +1,21 @@
+import { predictImages, useBackend } from '@resnet-ts/train';
+import type { Io } from '../io';
+
+export async function runPredict(
+  images: string[],
+  flags: { model: string; top: number; backend: string; json?: boolean },
+  io: Io,
+): Promise<number> {
+  await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
+  const predictions = await predictImages(flags.model, images, flags.top);
+  if (flags.json) {
+    io.stdout(`${JSON.stringify(predictions, null, 2)}\n`);
+    return 0;
+  }
+  for (const p of predictions) {
+    io.stdout(
+      `${p.file}\n${p.top.map((t) => `  ${(t.probability * 100).toFixed(2).padStart(6)}%  ${t.label}`).join('\n')}\n`,
+    );
+  }
+  return 0;
+}

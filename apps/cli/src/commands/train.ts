@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { AUGMENT_PRESETS, parseTrainConfig, runFiles, type TrainConfigInput, train } from '@resnet-ts/train';
+import { type Io, UsageError } from '../io';
+import { json } from '../parse';
+import { TrainProgress } from '../progress';
+
+export interface TrainFlags {
+  config?: string;
+  out: string;
+  resume?: boolean;
+  nesterov?: boolean;
+  augment?: string;
+  [flag: string]: unknown;
+}
+
+/** Flags that are not config fields. */
+const NOT_CONFIG = new Set(['config', 'out', 'resume']);
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`--config: cannot read ${file}`);
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new Error('expected a JSON object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(`--config: ${file} is not a JSON object (${(error as Error).message})`);
+  }
+}
+
+/** The run configuration from --config and flags (flags win); only explicitly given flags count. */
+export function configFromFlags(flags: TrainFlags): TrainConfigInput {
+  const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
+  for (const [key, value] of Object.entries(flags)) {
+    if (NOT_CONFIG.has(key) || value === undefined) continue;
+    if (key === 'nesterov' && value === true) continue; // commander's default for --no-nesterov
+    if (
+      key === 'augment' &&
+      typeof value === 'string' &&
+      !(AUGMENT_PRESETS as readonly string[]).includes(value)
+    ) {
+      config.augment = json(value);
+      continue;
+    }
+    config[key] = value;
+  }
+  return config as TrainConfigInput;
+}
+
+export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
+  const input = configFromFlags(flags);
+  const resume = flags.resume === true;
+  // Validate up front (unless resuming, where the saved config fills the gaps).
+  if (!resume) parseTrainConfig(input);
+  const epochs =
+    (input.epochs as number | undefined) ?? (resume ? undefined : parseTrainConfig(input).epochs);
+  let stopping = false;
+  const removeHandler = io.onInterrupt(() => {
+    if (stopping) {
+      io.stderr('\nresnet: interrupted twice; exiting without a new checkpoint\n');
+      process.exit(130);
+    }
+    stopping = true;
+    io.stderr('\nresnet: finishing this step and writing a checkpoint (Ctrl-C again to quit at once)\n');
+  });
+  let progress: TrainProgress | undefined;
+  try {
+    const result = await train(resume && Object.keys(input).length === 0 ? undefined : input, {
+      outDir: flags.out,
+      resume,
+      shouldStop: () => stopping,
+      onEvent: (event) => {
+        if (event.type === 'start') {
+          const total = epochs ?? Math.round(event.totalSteps / event.stepsPerEpoch);
+          progress = new TrainProgress(io, total, Math.max(1, Math.round(event.stepsPerEpoch / 10)));
+        }
+        progress?.handle(event);
+      },
+    });
+    progress?.stop();
+    const files = runFiles(flags.out);
+    if (result.interrupted) {
+      io.stderr(
+        `resnet: stopped; checkpoint in ${files.checkpoint}. Continue with: resnet train --resume --out ${flags.out}\n`,
+      );
+      return 130;
+    }
+    const last = result.history.at(-1);
+    if (last?.val)
+      io.stdout(
+        `final validation: top-1 ${(last.val.top1 * 100).toFixed(2)}%, top-5 ${(last.val.top5 * 100).toFixed(2)}%, loss ${last.val.loss.toFixed(4)}\n`,
+      );
+    if (result.best)
+      io.stdout(
+        `best validation top-1 ${(result.best.top1 * 100).toFixed(2)}% at epoch ${result.best.epoch} (${files.best})\n`,
+      );
+    if (result.earlyStopped)
+      io.stdout(`stopped early after ${result.history.length} epochs without improvement\n`);
+    io.stdout(
+      `model: ${files.model}\nreport: ${files.report}\nlogs: ${files.metrics}, TensorBoard: ${files.tensorboard}\n`,
+    );
+    return 0;
+  } finally {
+    progress?.stop();
+    removeHandler();
+  }
+}

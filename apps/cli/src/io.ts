@@ -1,0 +1,24 @@
+/** Where a command writes; tests pass buffers, the binary passes the process streams. */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** A terminal gets progress bars; anything else gets plain lines. */
+  isTTY: boolean;
+  /** Registers a handler for Ctrl-C; returns an unregister function. */
+  onInterrupt: (handler: () => void) => () => void;
+}
+
+export const processIo: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  isTTY: process.stderr.isTTY === true,
+  onInterrupt: (handler) => {
+    process.on('SIGINT', handler);
+    return () => process.off('SIGINT', handler);
+  },
+};
+
+/** A failure the user caused: printed as one line, exit code 1. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

@@ -1,0 +1,240 @@
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { encodeImage } from '@resnet-ts/augment';
+import type { Io } from './io';
+import { run } from './program';
+
+/** Captures output; `interruptWhen` fires the Ctrl-C handler when stderr shows a matching line. */
+function testIo(interruptWhen?: RegExp) {
+  const out: string[] = [];
+  const err: string[] = [];
+  let handler: (() => void) | undefined;
+  let fired = false;
+  const io: Io = {
+    stdout: (t) => out.push(t),
+    stderr: (t) => {
+      err.push(t);
+      if (interruptWhen && !fired && interruptWhen.test(t)) {
+        fired = true;
+        handler?.();
+      }
+    },
+    isTTY: false,
+    onInterrupt: (h) => {
+      handler = h;
+      return () => {
+        handler = undefined;
+      };
+    },
+  };
+  return { io, out: () => out.join(''), err: () => err.join('') };
+}
+
+/** Three classes told apart by colour, 16×16. */
+async function writeDataset(root: string, perClass = 20): Promise<void> {
+  for (const [c, name] of ['red', 'green', 'blue'].entries()) {
+    await mkdir(path.join(root, name), { recursive: true });
+    for (let n = 0; n < perClass; n++) {
+      const data = new Uint8Array(16 * 16 * 3).map(
+        (_, i) => (i % 3 === c ? 150 : 40) + ((i * 31 + n * 17) % 60),
+      );
+      await writeFile(
+        path.join(root, name, `${n}.png`),
+        await encodeImage({ data, width: 16, height: 16, channels: 3 }, 'png'),
+      );
+    }
+  }
+}
+
+let data: string;
+let runDir: string;
+let cacheDir: string;
+const common = () => [
+  '--model',
+  'resnet8',
+  '--batch-size',
+  '16',
+  '--lr',
+  '0.05',
+  '--val-split',
+  '0.25',
+  '--workers',
+  '0',
+  '--cache-dir',
+  cacheDir,
+];
+
+beforeAll(async () => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
+  data = path.join(root, 'data');
+  runDir = path.join(root, 'run');
+  cacheDir = path.join(root, 'cache');
+  await writeDataset(data);
+});
+
+describe('resnet train / eval / predict', () => {
+  it('trains, saves and reports; eval reproduces the validation accuracy; predict names classes', async () => {
+    const train = testIo();
+    expect(
+      await run(['train', '--data', data, '--epochs', '2', ...common(), '--out', runDir], train.io),
+    ).toBe(0);
+    expect(train.err()).toMatch(/backend \w+; 3 classes, 45 training \/ 15 validation images/);
+    expect(train.out()).toMatch(/final validation: top-1 [\d.]+%/);
+    const epochs = (await readFile(path.join(runDir, 'logs', 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.type === 'epoch');
+    expect(epochs).toHaveLength(2);
+
+    const evaluation = testIo();
+    expect(await run(['eval', '--model', runDir, '--json'], evaluation.io)).toBe(0);
+    const result = JSON.parse(evaluation.out());
+    expect(result.top1).toBe(epochs[1].val.top1);
+    expect(result.count).toBe(15);
+
+    const table = testIo();
+    expect(await run(['eval', '--model', runDir], table.io)).toBe(0);
+    expect(table.out()).toMatch(/confusion matrix/);
+
+    const predict = testIo();
+    expect(
+      await run(
+        ['predict', '--model', runDir, '--top', '2', '--json', path.join(data, 'red', '0.png')],
+        predict.io,
+      ),
+    ).toBe(0);
+    const [prediction] = JSON.parse(predict.out());
+    expect(prediction.top).toHaveLength(2);
+  });
+
+  it('Ctrl-C finishes the step, writes a checkpoint and exits; --resume completes the run', async () => {
+    const dir = path.join(path.dirname(runDir), 'interrupted');
+    const first = testIo(/epoch 1\/2 step 1\//);
+    expect(await run(['train', '--data', data, '--epochs', '2', ...common(), '--out', dir], first.io)).toBe(
+      130,
+    );
+    expect(first.err()).toMatch(/Continue with: resnet train --resume --out/);
+    const second = testIo();
+    expect(await run(['train', '--resume', '--out', dir], second.io)).toBe(0);
+    expect(second.err()).toMatch(/resuming epoch 1 at batch 1 \(step 1\)/);
+  });
+});
+
+describe('bad input fails with one clear line and a non-zero exit', () => {
+  const cases: [string, () => string[], RegExp, number][] = [
+    [
+      'missing data dir',
+      () => ['train', '--data', '/nonexistent/x', '--model', 'resnet8', '--out', runDir],
+      /\/nonexistent\/x: data does not exist/,
+      1,
+    ],
+    [
+      'unknown model',
+      () => ['train', '--data', data, '--model', 'vgg16', '--out', runDir],
+      /model: expected resnet<depth>/,
+      1,
+    ],
+    [
+      'bad number',
+      () => ['train', '--data', data, '--model', 'resnet8', '--lr', 'fast', '--out', runDir],
+      /--lr <rate>' argument 'fast' is invalid/,
+      2,
+    ],
+    [
+      'out-of-range value',
+      () => ['train', '--data', data, '--model', 'resnet8', '--val-split', '1.5', '--out', runDir],
+      /valSplit: /,
+      1,
+    ],
+    [
+      'bad optimizer',
+      () => ['train', '--data', data, '--model', 'resnet8', '--optimizer', 'lion', '--out', runDir],
+      /Allowed choices are sgd, adam, adamw/,
+      2,
+    ],
+    [
+      'missing model dir',
+      () => ['eval', '--model', '/nonexistent/run'],
+      /\/nonexistent\/run\/model\/labels.json: does not exist/,
+      1,
+    ],
+    ['unknown summary model', () => ['summary', '--model', 'resnet21'], /depth/, 1],
+  ];
+  it.each(cases)('%s', async (_, argv, message, code) => {
+    const io = testIo();
+    expect(await run(argv(), io.io)).toBe(code);
+    expect(io.err()).toMatch(message);
+    if (code === 1) expect(io.err().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('an empty class folder, an unreadable image, a bad config field, a corrupt checkpoint', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'cli-bad-'));
+    await writeDataset(path.join(root, 'empty'), 2);
+    await mkdir(path.join(root, 'empty', 'yellow'));
+    let io = testIo();
+    expect(
+      await run(
+        ['train', '--data', path.join(root, 'empty'), '--model', 'resnet8', '--out', path.join(root, 'r1')],
+        io.io,
+      ),
+    ).toBe(1);
+    expect(io.err()).toMatch(/yellow: class folder has no images/);
+
+    await writeDataset(path.join(root, 'broken'), 2);
+    await writeFile(path.join(root, 'broken', 'red', 'zz.jpg'), 'not an image');
+    io = testIo();
+    expect(
+      await run(
+        [
+          'train',
+          '--data',
+          path.join(root, 'broken'),
+          '--model',
+          'resnet8',
+          '--cache-dir',
+          cacheDir,
+          '--out',
+          path.join(root, 'r2'),
+        ],
+        io.io,
+      ),
+    ).toBe(1);
+    expect(io.err()).toMatch(/red\/zz.jpg: unreadable image/);
+
+    await writeFile(path.join(root, 'run.json'), JSON.stringify({ data, model: 'resnet8', batchSize: -4 }));
+    io = testIo();
+    expect(
+      await run(['train', '--config', path.join(root, 'run.json'), '--out', path.join(root, 'r3')], io.io),
+    ).toBe(1);
+    expect(io.err()).toMatch(/batchSize: /);
+
+    const dir = path.join(root, 'r4');
+    io = testIo(/step 1\//);
+    expect(await run(['train', '--data', data, '--epochs', '2', ...common(), '--out', dir], io.io)).toBe(130);
+    await writeFile(path.join(dir, 'checkpoint', 'optimizer.json'), '{"specs": 5');
+    io = testIo();
+    expect(await run(['train', '--resume', '--out', dir], io.io)).toBe(1);
+    expect(io.err()).toMatch(/checkpoint\/optimizer.json: not valid JSON/);
+  });
+});
+
+describe('resnet summary and augment', () => {
+  it('summary reports parameters and FLOPs', async () => {
+    const io = testIo();
+    expect(await run(['summary', '--model', 'resnet20', '--json'], io.io)).toBe(0);
+    const summary = JSON.parse(io.out());
+    expect(summary.params).toEqual({ trainable: 269_722, nonTrainable: 1_376, total: 271_098 });
+    expect(summary.flops).toBeGreaterThan(40e6);
+  });
+
+  it('augment balances every class to --per-class', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'cli-aug-'));
+    await writeDataset(root, 3);
+    const io = testIo();
+    expect(await run(['augment', root, '--per-class', '5', '--json'], io.io)).toBe(0);
+    const report = JSON.parse(io.out());
+    expect(Object.values(report.classes).map((c) => (c as { total: number }).total)).toEqual([5, 5, 5]);
+  });
+});

@@ -1,0 +1,153 @@
+import { Command, CommanderError, Option } from 'commander';
+import { runAugment } from './commands/augment';
+import { runEval } from './commands/eval';
+import { runPredict } from './commands/predict';
+import { runSummary } from './commands/summary';
+import { runTrain } from './commands/train';
+import type { Io } from './io';
+import { integer, json, number, positiveInteger } from './parse';
+
+const BACKEND_HELP = 'auto|onednn|tensorflow|tensorflow-gpu|wasm|cpu (auto: the fastest that loads)';
+
+/** The `resnet` command tree. Actions resolve to an exit code. */
+export function createProgram(io: Io, setExitCode: (code: number) => void): Command {
+  const program = new Command('resnet')
+    .description('Train, evaluate and ship ResNets on TensorFlow.js')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  program
+    .command('train')
+    .description('train a ResNet (or AlexNet) on a folder of class folders, an archive of them, or CIFAR-10')
+    .option('--config <file>', 'a JSON run configuration; flags override its fields')
+    .option(
+      '--data <source>',
+      'folder of class folders, .tar(.gz) of them, cifar10, or cifar10:<archive|dir>',
+    )
+    .option('--val-data <dir>', 'held-out validation folder (otherwise --val-split of --data)')
+    .option(
+      '--model <name>',
+      'resnet20|resnet32|resnet44|resnet56|resnet110|resnet18|resnet34|resnet50|resnet101|resnet152|alexnet',
+    )
+    .option(
+      '--model-options <json>',
+      'extra builder options as JSON or @file (e.g. {"shortcut":"B","width":2})',
+      json,
+    )
+    .option('--image-size <pixels>', 'resize images to this square size', positiveInteger)
+    .option('--epochs <n>', 'epochs to train (default 30)', positiveInteger)
+    .option('--batch-size <n>', 'images per step (default 128)', positiveInteger)
+    .option('--lr <rate>', 'base (peak) learning rate (default 0.1)', number)
+    .option('--schedule <name>', 'onecycle|cosine|constant|piecewise:<m1>,<m2>[@epoch] (default onecycle)')
+    .option('--warmup-epochs <n>', 'linear warm-up epochs (default 0)', number)
+    .addOption(new Option('--optimizer <name>', 'optimizer (default sgd)').choices(['sgd', 'adam', 'adamw']))
+    .option('--momentum <m>', 'SGD momentum (default 0.9)', number)
+    .option('--no-nesterov', 'plain instead of Nesterov momentum')
+    .option(
+      '--weight-decay <wd>',
+      'decoupled weight decay (default 5e-3 ≈ coupled 5e-4 at momentum 0.9)',
+      number,
+    )
+    .option('--decay-all', 'also decay batch-norm and bias parameters')
+    .option('--label-smoothing <eps>', 'label smoothing (default 0)', number)
+    .option('--val-split <fraction>', 'stratified validation fraction of --data (default 0.1)', number)
+    .option('--augment <spec>', 'standard|flip|none, or a JSON pipeline {"steps":[…]} / @file')
+    .addOption(
+      new Option('--normalization <mode>', 'input normalisation').choices([
+        'per-pixel-mean',
+        'imagenet',
+        'caffe',
+        'tf',
+        'none',
+      ]),
+    )
+    .option('--seed <n>', 'seed for initialisation, split, order and augmentation (default 0)', integer)
+    .option('--workers <n>', 'worker threads preparing batches (default 1)', integer)
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--threads <n>', 'oneDNN threads (default: all cores)', positiveInteger)
+    .option(
+      '--early-stopping <epochs>',
+      'stop after this many epochs without a better validation top-1',
+      positiveInteger,
+    )
+    .option('--log-every <steps>', 'log every this many steps (default 50)', positiveInteger)
+    .option('--cache-dir <dir>', 'dataset cache (default ~/.cache/resnet-ts)')
+    .requiredOption('--out <runDir>', 'run directory: checkpoint, logs, models, report')
+    .option('--resume', 'continue the run in --out from its checkpoint')
+    .action(async (options) => setExitCode(await runTrain(options, io)));
+
+  program
+    .command('eval')
+    .description('evaluate a trained model: loss, top-1, top-5, per-class accuracy, confusion matrix')
+    .requiredOption('--model <dir>', 'run directory (its final model) or exported model directory')
+    .option('--data <source>', "data to evaluate (default: the run's data)")
+    .addOption(
+      new Option(
+        '--split <split>',
+        "val: the run's validation split; all; test: CIFAR-10 test batch or val/ tree",
+      ).choices(['val', 'all', 'test']),
+    )
+    .option('--batch-size <n>', 'images per batch (default 128)', positiveInteger)
+    .option('--backend <name>', BACKEND_HELP, 'auto')
+    .option('--json', 'print JSON')
+    .action(async (options) => setExitCode(await runEval(options, io)));
+
+  program
+    .command('predict')
+    .description('classify images with a trained model')
+    .requiredOption('--model <dir>', 'run directory or exported model directory')
+    .argument('<images...>', 'image files')
+    .option('--top <k>', 'classes to show per image (default 5)', positiveInteger, 5)
+    .option('--backend <name>', BACKEND_HELP, 'auto')
+    .option('--json', 'print JSON')
+    .action(async (images: string[], options) => setExitCode(await runPredict(images, options, io)));
+
+  program
+    .command('summary')
+    .description('layers, parameters (trainable / non-trainable) and FLOPs of a model')
+    .requiredOption('--model <name>', 'resnet<depth> or alexnet')
+    .option(
+      '--input <pixels>',
+      'input size (default 32 for CIFAR depths, 224 otherwise, 227 AlexNet)',
+      positiveInteger,
+    )
+    .option('--classes <n>', 'output classes (default 10 for CIFAR depths, 1000 otherwise)', positiveInteger)
+    .option('--model-options <json>', 'extra builder options as JSON or @file', json)
+    .option('--json', 'print JSON')
+    .action(async (options) => setExitCode(await runSummary(options, io)));
+
+  program
+    .command('augment')
+    .description('balance a folder of class folders to exactly N images per class with augmented copies')
+    .argument('<dir>', 'folder of class folders')
+    .requiredOption('--per-class <n>', 'images every class ends with', positiveInteger)
+    .option('--out <dir>', 'write the balanced tree here (default: beside the originals)')
+    .option('--downsample', 'sample classes above --per-class down (needs --out)')
+    .option(
+      '--ops <json>',
+      'augmentation steps of each variant, JSON or @file (default: flip + mild colour jitter)',
+      json,
+    )
+    .option('--seed <n>', 'seed (default 0)', integer)
+    .option('--json', 'print JSON')
+    .action(async (dir: string, options) => setExitCode(await runAugment(dir, options, io)));
+
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  let code = 0;
+  const program = createProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    io.stderr(`resnet: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

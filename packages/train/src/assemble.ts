@@ -1,0 +1,70 @@
+import { compose, decodeImage, type Pipeline, type PipelineSpec, type RgbImage } from '@resnet-ts/augment';
+
+/** What a batch is assembled from: in-memory pixels (shared with workers) or image files. */
+export type BatchSource =
+  | { kind: 'memory'; images: Uint8Array; height: number; width: number }
+  | { kind: 'files'; files: string[] };
+
+/** How inputs are made: augmentation for training, the deterministic part for evaluation. */
+export interface Preprocessing {
+  train: PipelineSpec;
+  eval: PipelineSpec;
+  /** Network input [height, width]; every pipeline must produce this size. */
+  inputSize: [number, number];
+}
+
+export interface BatchTask {
+  mode: 'train' | 'eval';
+  seed: number;
+  epoch: number;
+  indices: Int32Array;
+}
+
+/** Builds batches; one instance per thread. */
+export class BatchAssembler {
+  private readonly source: BatchSource;
+  private readonly preprocessing: Preprocessing;
+  private readonly pipelines: Record<'train' | 'eval', Pipeline>;
+
+  constructor(source: BatchSource, preprocessing: Preprocessing) {
+    this.source = source;
+    this.preprocessing = preprocessing;
+    this.pipelines = { train: compose(preprocessing.train), eval: compose(preprocessing.eval) };
+  }
+
+  private async image(index: number): Promise<RgbImage> {
+    if (this.source.kind === 'files') return decodeImage(this.source.files[index] as string);
+    const { height, width, images } = this.source;
+    const size = height * width * 3;
+    return { data: images.subarray(index * size, (index + 1) * size), height, width, channels: 3 };
+  }
+
+  private describe(index: number): string {
+    return this.source.kind === 'files' ? (this.source.files[index] as string) : `sample ${index}`;
+  }
+
+  /** NHWC float32 inputs for `task.indices`; each sample's randomness is (seed, epoch, index). */
+  async assemble(task: BatchTask): Promise<Float32Array> {
+    const [height, width] = this.preprocessing.inputSize;
+    const size = height * width * 3;
+    const out = new Float32Array(task.indices.length * size);
+    const pipeline = this.pipelines[task.mode];
+    await Promise.all(
+      Array.from(task.indices, async (index, k) => {
+        const { image, values } = await pipeline(await this.image(index), {
+          seed: task.seed,
+          epoch: task.epoch,
+          index,
+        });
+        if (image.height !== height || image.width !== width) {
+          throw new Error(
+            `${this.describe(index)}: the ${task.mode} pipeline made ${image.width}×${image.height}, the model takes ${width}×${height}; add a resize/crop step`,
+          );
+        }
+        if (values) out.set(values, k * size);
+        else for (let i = 0; i < size; i++) out[k * size + i] = image.data[i] as number;
+      }),
+    );
+    return out;
+  }
+}

@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+
+export type BackendChoice = 'auto' | 'onednn' | 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu';
+
+/** Optional packages behind each backend, and how to get them. */
+const PLUGINS: Record<
+  Exclude<BackendChoice, 'auto' | 'cpu'>,
+  { module: string; backend: string; install: string }
+> = {
+  'tensorflow-gpu': {
+    module: '@tensorflow/tfjs-node-gpu',
+    backend: 'tensorflow',
+    install: 'npm install @tensorflow/tfjs-node-gpu (needs CUDA 11.2 and cuDNN 8.1; downloads libtensorflow)',
+  },
+  tensorflow: {
+    module: '@tensorflow/tfjs-node',
+    backend: 'tensorflow',
+    install: 'npm install @tensorflow/tfjs-node (downloads libtensorflow at install time)',
+  },
+  onednn: {
+    module: '@resnet-ts/tfjs-backend-onednn',
+    backend: 'onednn',
+    install: 'apt-get install libdnnl-dev, then npm rebuild @resnet-ts/tfjs-backend-onednn',
+  },
+  wasm: {
+    module: '@tensorflow/tfjs-backend-wasm',
+    backend: 'wasm',
+    install: 'npm install @tensorflow/tfjs-backend-wasm (inference only: it cannot train convolutions)',
+  },
+};
+
+/** Fastest first; `wasm` is left out of `auto` because it cannot train. */
+const AUTO_ORDER: Exclude<BackendChoice, 'auto'>[] = ['tensorflow-gpu', 'onednn', 'tensorflow', 'cpu'];
+
+/**
+ * Loads an optional package by name at run time. CommonJS builds (and jest) use `require`, since
+ * `import()` inside CommonJS fails under VM sandboxes; ES module builds use `import()`.
+ */
+function loadOptional(name: string): Promise<unknown> {
+  // `module` exists only in CommonJS; bundlers rewrite `require` in ES modules, so test this instead.
+  if (typeof module !== 'undefined' && typeof module.require === 'function') {
+    return Promise.resolve().then(() => module.require(name));
+  }
+  return import(/* webpackIgnore: true */ name);
+}
+
+export class BackendError extends Error {
+  override name = 'BackendError';
+}
+
+async function activate(choice: Exclude<BackendChoice, 'auto'>): Promise<string> {
+  if (choice === 'cpu') {
+    if (!(await tf.setBackend('cpu'))) throw new BackendError('backend cpu: failed to initialise');
+    return 'cpu';
+  }
+  const plugin = PLUGINS[choice];
+  let loaded: { unavailableReason?: () => string | undefined };
+  try {
+    loaded = (await loadOptional(plugin.module)) as typeof loaded;
+  } catch {
+    throw new BackendError(`backend ${choice}: ${plugin.module} is not installed; ${plugin.install}`);
+  }
+  const reason = loaded.unavailableReason?.();
+  if (reason) throw new BackendError(`backend ${choice}: ${reason}`);
+  if (!(await tf.setBackend(plugin.backend).catch(() => false))) {
+    throw new BackendError(
+      `backend ${choice}: ${plugin.module} loaded but did not initialise; ${plugin.install}`,
+    );
+  }
+  return plugin.backend;
+}
+
+/**
+ * Activates a TensorFlow.js backend. `auto` takes the fastest that loads (CUDA, oneDNN, libtensorflow,
+ * pure JS) and reports what it skipped and why; a named backend that cannot load is an error that
+ * says how to install it.
+ */
+export async function useBackend(choice: BackendChoice): Promise<{ backend: string; skipped: string[] }> {
+  if (choice !== 'auto') return { backend: await activate(choice), skipped: [] };
+  const skipped: string[] = [];
+  for (const candidate of AUTO_ORDER) {
+    try {
+      return { backend: await activate(candidate), skipped };
+    } catch (error) {
+      skipped.push((error as Error).message);
+    }
+  }
+  throw new BackendError(`no backend could be loaded: ${skipped.join('; ')}`);
+}

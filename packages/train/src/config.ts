@@ -1,0 +1,104 @@
+import type { AugmentStep } from '@resnet-ts/augment';
+import { z } from 'zod';
+import { parseSchedule, type Schedule } from './schedule';
+
+const positiveInt = z.number().int().positive();
+
+const scheduleSchema = z.union([
+  z.string().transform((text, ctx): Schedule => {
+    try {
+      return parseSchedule(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^schedule: /, '') });
+      return z.NEVER;
+    }
+  }),
+  z.object({ name: z.literal('constant') }),
+  z.object({
+    name: z.literal('piecewise'),
+    milestones: z.array(z.number().positive()).min(1),
+    factor: z.number().positive().optional(),
+    unit: z.enum(['step', 'epoch']).optional(),
+  }),
+  z.object({ name: z.literal('cosine'), minLr: z.number().nonnegative().optional() }),
+  z.object({
+    name: z.literal('onecycle'),
+    pctStart: z.number().gt(0).lt(1).optional(),
+    divFactor: z.number().positive().optional(),
+    finalDivFactor: z.number().positive().optional(),
+  }),
+]);
+
+export const AUGMENT_PRESETS = ['standard', 'flip', 'none'] as const;
+export const NORMALIZATIONS = ['per-pixel-mean', 'imagenet', 'caffe', 'tf', 'none'] as const;
+export const BACKENDS = ['auto', 'onednn', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
+
+/** Everything a training run is made of; `parseTrainConfig` fills defaults and names bad fields. */
+export const trainConfigSchema = z
+  .object({
+    /** A folder of class folders, a `.tar(.gz)` of them, `cifar10`, or `cifar10:<archive or dir>`. */
+    data: z.string().min(1),
+    /** Held-out validation data (a folder of class folders); otherwise `valSplit` of `data`. */
+    valData: z.string().min(1).optional(),
+    model: z
+      .string()
+      .regex(
+        /^(resnet\d+|alexnet)$/,
+        'expected resnet<depth> (e.g. resnet20, resnet56, resnet18, resnet50) or alexnet',
+      ),
+    /** Extra `buildResNet`/`buildAlexNet` options (shortcut, width, preactivation, …). */
+    modelOptions: z.record(z.string(), z.unknown()).default({}),
+    /** Resize images to size×size: decode-once datasets at prepare time, files on the fly. */
+    imageSize: positiveInt.optional(),
+    epochs: positiveInt.default(30),
+    batchSize: positiveInt.default(128),
+    lr: z.number().positive().default(0.1),
+    schedule: scheduleSchema.default({ name: 'onecycle' }),
+    warmupEpochs: z.number().nonnegative().default(0),
+    optimizer: z.enum(['sgd', 'adam', 'adamw']).default('sgd'),
+    momentum: z.number().min(0).lt(1).default(0.9),
+    nesterov: z.boolean().default(true),
+    /** Decoupled (SGDW/AdamW). With momentum 0.9, 5e-3 here ≈ PyTorch's coupled 5e-4. */
+    weightDecay: z.number().nonnegative().default(5e-3),
+    /** Also decay batch-norm and bias parameters. */
+    decayAll: z.boolean().default(false),
+    labelSmoothing: z.number().min(0).lt(1).default(0),
+    valSplit: z.number().min(0).lt(1).default(0.1),
+    augment: z
+      .union([z.enum(AUGMENT_PRESETS), z.object({ steps: z.array(z.custom<AugmentStep>()) })])
+      .default('standard'),
+    normalization: z.enum(NORMALIZATIONS).optional(),
+    seed: z.number().int().default(0),
+    workers: z.number().int().nonnegative().default(1),
+    prefetch: positiveInt.optional(),
+    backend: z.enum(BACKENDS).default('auto'),
+    /** oneDNN threads (default: all cores). */
+    threads: positiveInt.optional(),
+    /** Log a JSONL/TensorBoard line every this many steps. */
+    logEvery: positiveInt.default(50),
+    /** Stop after this many epochs without a better validation top-1. */
+    earlyStopping: positiveInt.optional(),
+    /** Where decoded datasets are cached between runs. */
+    cacheDir: z.string().optional(),
+    /** Misclassified validation images shown in the report. */
+    reportImages: z.number().int().nonnegative().default(48),
+  })
+  .strict();
+
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+export type TrainConfig = z.output<typeof trainConfigSchema>;
+
+/** Thrown for a bad configuration; the message names the field. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates and fills defaults; the error names each bad field and what was expected. */
+export function parseTrainConfig(input: unknown): TrainConfig {
+  const result = trainConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`,
+  );
+  throw new ConfigError(problems.join('; '));
+}

@@ -1,0 +1,90 @@
+import { readdir, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { decodeImage } from '@resnet-ts/augment';
+import { isTarArchive } from './archive';
+import { downloadCifar10, readCifar10 } from './cifar';
+import { DatasetError, type ImageDataset, type MemoryDataset } from './dataset';
+import { scanImageFolder } from './folder';
+import { prepareImages } from './prepare';
+
+/** Images at most this many pixels a side are decoded once into memory; larger stay files. */
+export const SMALL_IMAGE_SIDE = 64;
+
+export interface OpenOptions {
+  /** Resize every image to size×size. */
+  imageSize?: number;
+  /** Cache for decoded datasets and downloads. Default ~/.cache/resnet-ts. */
+  cacheDir?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface OpenedData {
+  train: ImageDataset;
+  /** A held-out split that ships with the data (CIFAR-10's test batch, an ImageNet `val/` tree). */
+  heldOut?: ImageDataset;
+}
+
+export const defaultCacheDir = () => path.join(os.homedir(), '.cache', 'resnet-ts');
+
+/**
+ * Opens `cifar10`, `cifar10:<archive or dir>`, a `.tar(.gz)` of class folders, a folder of class
+ * folders, or an ImageNet-style tree with `train/` and `val/` folders of class folders. Small images
+ * are decoded once (cached); large ones stay files decoded per sample.
+ */
+export async function openDataset(spec: string, options: OpenOptions = {}): Promise<OpenedData> {
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  if (spec === 'cifar10' || spec.startsWith('cifar10:')) {
+    const local = spec.slice('cifar10:'.length);
+    const source = spec === 'cifar10' ? await downloadCifar10(path.join(cacheDir, 'downloads')) : local;
+    const { train, test } = await readCifar10(source);
+    return { train, heldOut: test };
+  }
+  const info = await stat(spec).catch(() => undefined);
+  if (!info)
+    throw new DatasetError(
+      `${spec}: data does not exist (expected a folder of class folders, an archive, or cifar10)`,
+    );
+  const prepare = {
+    cacheDir: path.join(cacheDir, 'prepared'),
+    size: options.imageSize,
+    onProgress: options.onProgress,
+  };
+  if (info.isFile()) {
+    if (!isTarArchive(spec))
+      throw new DatasetError(
+        `${spec}: expected a folder of class folders or a .tar/.tar.gz/.tgz archive of them`,
+      );
+    return { train: await prepareImages(spec, prepare) };
+  }
+  const children = new Set(
+    (await readdir(spec, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name),
+  );
+  if (children.size === 2 && children.has('train') && children.has('val')) {
+    return {
+      train: await openFolder(path.join(spec, 'train'), options, prepare),
+      heldOut: await openFolder(path.join(spec, 'val'), options, prepare),
+    };
+  }
+  return { train: await openFolder(spec, options, prepare) };
+}
+
+async function openFolder(
+  dir: string,
+  options: OpenOptions,
+  prepare: Parameters<typeof prepareImages>[1],
+): Promise<ImageDataset> {
+  const files = await scanImageFolder(dir);
+  let small = options.imageSize !== undefined && options.imageSize <= SMALL_IMAGE_SIDE;
+  if (options.imageSize === undefined) {
+    const first = await decodeImage(files.files[0] as string).catch((error: Error) => {
+      throw new DatasetError(`${files.files[0]}: unreadable image (${error.message})`);
+    });
+    small = Math.max(first.width, first.height) <= SMALL_IMAGE_SIDE;
+  }
+  return small ? prepareImages(files, prepare) : files;
+}
+
+export function isMemoryDataset(dataset: ImageDataset): dataset is MemoryDataset {
+  return dataset.kind === 'memory';
+}

@@ -1,0 +1,42 @@
+import { epochOrder, permutation, stratifiedSplit } from './split';
+
+describe('stratifiedSplit', () => {
+  const labels = Int32Array.from({ length: 1000 }, (_, i) => (i < 600 ? 0 : i < 900 ? 1 : 2));
+
+  it('holds out the same fraction of every class, disjointly, covering everything', () => {
+    const { train, validation } = stratifiedSplit(labels, 0.1, 3);
+    const count = (indices: Int32Array, c: number) =>
+      Array.from(indices).filter((i) => labels[i] === c).length;
+    expect([0, 1, 2].map((c) => count(validation, c))).toEqual([60, 30, 10]);
+    expect(train.length + validation.length).toBe(1000);
+    expect(new Set([...train, ...validation]).size).toBe(1000);
+  });
+
+  it('depends on the seed only', () => {
+    expect(stratifiedSplit(labels, 0.1, 3)).toEqual(stratifiedSplit(labels, 0.1, 3));
+    expect(stratifiedSplit(labels, 0.1, 4).validation).not.toEqual(
+      stratifiedSplit(labels, 0.1, 3).validation,
+    );
+  });
+
+  it('gives He et al.’s 45k/5k for CIFAR-10-sized classes', () => {
+    const cifar = Int32Array.from({ length: 50_000 }, (_, i) => i % 10);
+    const { train, validation } = stratifiedSplit(cifar, 0.1, 0);
+    expect([train.length, validation.length]).toEqual([45_000, 5_000]);
+  });
+
+  it('refuses a class too small to split and a bad fraction', () => {
+    expect(() => stratifiedSplit(Int32Array.from([0, 0, 1]), 0.5, 0)).toThrow(/class 1 has 1 sample/);
+    expect(() => stratifiedSplit(labels, 1, 0)).toThrow(/valSplit/);
+  });
+});
+
+describe('epoch order', () => {
+  it('is a permutation that changes with the epoch and repeats for the same (seed, epoch)', () => {
+    const a = epochOrder(100, 1, 0);
+    expect(Array.from(a).sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(epochOrder(100, 1, 0)).toEqual(a);
+    expect(epochOrder(100, 1, 1)).not.toEqual(a);
+    expect(permutation(1, () => 0.5)).toEqual(Int32Array.from([0]));
+  });
+});

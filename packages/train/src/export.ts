@@ -1,0 +1,66 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import '@resnet-ts/resnet-core'; // registers the custom layers saved models may contain
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { Preprocessing } from './assemble';
+import { readJson, writeDirAtomic } from './files';
+import { fileSystem } from './model-io';
+
+/** What travels with a saved model: how to label its outputs and how to prepare its inputs. */
+export interface ModelBundle {
+  model: tfl.LayersModel;
+  /** Index → class name. */
+  labels: string[];
+  preprocessing: Preprocessing;
+  dir: string;
+}
+
+/**
+ * Writes a self-contained model directory atomically: `model.json` + `weights.bin` (outputs are
+ * probabilities), `labels.json`, `preprocessing.json`, and the training config when given.
+ */
+export async function exportModel(
+  dir: string,
+  model: tfl.LayersModel,
+  labels: string[],
+  preprocessing: Preprocessing,
+  config?: object,
+): Promise<void> {
+  await writeDirAtomic(dir, async (temp) => {
+    await model.save(fileSystem(temp, { outputActivation: 'softmax' }));
+    await writeFile(path.join(temp, 'labels.json'), JSON.stringify(labels, null, 1));
+    await writeFile(path.join(temp, 'preprocessing.json'), JSON.stringify(preprocessing));
+    if (config) await writeFile(path.join(temp, 'config.json'), JSON.stringify(config, null, 2));
+  });
+}
+
+/**
+ * Loads a model directory written by {@link exportModel} — or a run directory, whose final model is
+ * in `model/`. Errors name the missing or damaged file.
+ */
+export async function loadModel(dirOrRun: string): Promise<ModelBundle> {
+  const dir = (await readJson<unknown>(path.join(dirOrRun, 'model.json')).then(
+    () => true,
+    () => false,
+  ))
+    ? dirOrRun
+    : path.join(dirOrRun, 'model');
+  const labels = await readJson<string[]>(path.join(dir, 'labels.json'));
+  const preprocessing = await readJson<Preprocessing>(path.join(dir, 'preprocessing.json'));
+  if (!Array.isArray(labels) || !preprocessing?.eval || !preprocessing.inputSize) {
+    throw new Error(`${dir}: labels.json or preprocessing.json is not what resnet-ts writes`);
+  }
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(fileSystem(dir));
+  } catch (error) {
+    throw new Error(`${dir}: cannot load the model (${(error as Error).message})`);
+  }
+  const classes = (model.outputs[0]?.shape ?? []).at(-1);
+  if (classes !== labels.length) {
+    throw new Error(
+      `${dir}: the model has ${classes} outputs but labels.json names ${labels.length} classes`,
+    );
+  }
+  return { model, labels, preprocessing, dir };
+}

@@ -1,0 +1,37 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Writes a file atomically: a killed process leaves the old file or the new one, never half. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, data);
+  await rename(temp, file);
+}
+
+/** Fills a directory through `fill(tempDir)`, then renames it into place (replacing any old one). */
+export async function writeDirAtomic(dir: string, fill: (temp: string) => Promise<void>): Promise<void> {
+  const temp = `${dir}.${process.pid}.tmp`;
+  const old = `${dir}.${process.pid}.old`;
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp, { recursive: true });
+  await fill(temp);
+  await rename(dir, old).catch(() => undefined);
+  await rename(temp, dir);
+  await rm(old, { recursive: true, force: true });
+}
+
+/** Reads and parses a JSON file; the error names the file and what is wrong with it. */
+export async function readJson<T>(file: string): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new Error(`${file}: does not exist or cannot be read`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+}

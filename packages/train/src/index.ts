@@ -1,0 +1,56 @@
+export { BatchAssembler, type BatchSource, type BatchTask, type Preprocessing } from './assemble';
+export { type BackendChoice, BackendError, useBackend } from './backend';
+export { type ChartOptions, lineChart, type Series } from './chart';
+export type { EpochRecord, SplitMetrics, TrainState } from './checkpoint';
+export {
+  AUGMENT_PRESETS,
+  BACKENDS,
+  ConfigError,
+  NORMALIZATIONS,
+  parseTrainConfig,
+  type TrainConfig,
+  type TrainConfigInput,
+  trainConfigSchema,
+} from './config';
+export { type ArchiveEntry, readTarArchive } from './data/archive';
+export { CIFAR10_CLASSES, type Cifar10, downloadCifar10, parseCifarBatches, readCifar10 } from './data/cifar';
+export {
+  classCounts,
+  DatasetError,
+  type FileDataset,
+  type ImageDataset,
+  type MemoryDataset,
+  sampleCount,
+  subset,
+} from './data/dataset';
+export { IMAGE_EXTENSIONS, scanImageFolder } from './data/folder';
+export { defaultCacheDir, type OpenedData, type OpenOptions, openDataset } from './data/open';
+export { type PrepareOptions, prepareImages } from './data/prepare';
+export { epochOrder, permutation, type Split, stratifiedSplit } from './data/split';
+export { crossEntropySum, type EvaluationResult, evaluate, type ScoreKind } from './evaluate';
+export { exportModel, loadModel, type ModelBundle } from './export';
+export {
+  type EvalSplit,
+  type EvaluateModelOptions,
+  evaluateModel,
+  type ModelEvaluation,
+  type Prediction,
+  predictImages,
+} from './inference';
+export { BatchLoader, type LoaderOptions, toBatches } from './loader';
+export { ClassificationMetrics } from './metrics';
+export { fileSystem, type SaveModelOptions, saveModel } from './model-io';
+export { buildModel, type ModelRequest } from './models';
+export { Optimizer, type OptimizerConfig, type OptimizerState, type Parameter } from './optim';
+export { resolvePreprocessing } from './preprocess';
+export { type ReportInput, writeReport } from './report';
+export { learningRate, parseSchedule, type Schedule, type ScheduleContext } from './schedule';
+export { crc32c, readScalarEvents, TensorBoardWriter } from './tensorboard';
+export {
+  RUNTIME_FIELDS,
+  runFiles,
+  type TrainEvent,
+  type TrainOptions,
+  type TrainResult,
+  train,
+} from './trainer';

@@ -1,0 +1,165 @@
+import path from 'node:path';
+import { decodeImage } from '@resnet-ts/augment';
+import * as tf from '@tensorflow/tfjs-core';
+import { BatchAssembler } from './assemble';
+import { ConfigError, parseTrainConfig } from './config';
+import type { ImageDataset } from './data/dataset';
+import { openDataset } from './data/open';
+import { evaluate } from './evaluate';
+import { loadModel, type ModelBundle } from './export';
+import { readJson } from './files';
+import { BatchLoader } from './loader';
+import { runFiles } from './trainer';
+
+export type EvalSplit = 'val' | 'all' | 'test';
+
+export interface EvaluateModelOptions {
+  /** A run directory or an exported model directory. */
+  model: string;
+  /** Data to evaluate; default: the run's own data (its validation split). */
+  data?: string;
+  /** `val`: the run's validation split of `data`; `all`: every sample; `test`: the data's held-out part (CIFAR-10 test batch, `val/` tree). */
+  split?: EvalSplit;
+  batchSize?: number;
+  workers?: number;
+  cacheDir?: string;
+}
+
+export interface ModelEvaluation {
+  data: string;
+  split: EvalSplit;
+  count: number;
+  loss: number;
+  top1: number;
+  top5: number;
+  classes: string[];
+  perClassAccuracy: number[];
+  /** Rows: true class; columns: predicted class. */
+  confusion: number[][];
+}
+
+/** Evaluates a saved model: loss, top-1, top-5, per-class accuracy and the confusion matrix. */
+export async function evaluateModel(options: EvaluateModelOptions): Promise<ModelEvaluation> {
+  const bundle = await loadModel(options.model);
+  try {
+    const files = runFiles(options.model);
+    const runConfig = await readJson<unknown>(files.config).then(parseTrainConfig, () => undefined);
+    const data = options.data ?? runConfig?.data;
+    if (!data)
+      throw new ConfigError(`data: ${options.model} is not a run directory, so say which data to evaluate`);
+    const split: EvalSplit = options.split ?? (options.data ? 'all' : 'val');
+    const opened = await openDataset(data, {
+      imageSize: runConfig?.imageSize,
+      cacheDir: options.cacheDir ?? runConfig?.cacheDir,
+    });
+    let dataset: ImageDataset = opened.train;
+    let indices: Int32Array;
+    if (split === 'test') {
+      if (!opened.heldOut)
+        throw new ConfigError(
+          `split: ${data} has no held-out test part (CIFAR-10 test batch or a val/ folder)`,
+        );
+      dataset = opened.heldOut;
+      indices = Int32Array.from(dataset.labels.keys());
+    } else if (split === 'val') {
+      const saved = await readJson<{ validation: number[] }>(files.split).catch(() => {
+        throw new ConfigError(`split: val needs the run directory's split.json (${files.split})`);
+      });
+      indices = Int32Array.from(saved.validation);
+      if (indices.some((i) => i >= dataset.labels.length)) {
+        throw new ConfigError(
+          `split: ${files.split} indexes past the ${dataset.labels.length} samples of ${data}; is this the data the run trained on?`,
+        );
+      }
+    } else {
+      indices = Int32Array.from(dataset.labels.keys());
+    }
+    if (JSON.stringify(dataset.classes) !== JSON.stringify(bundle.labels)) {
+      throw new ConfigError(
+        `data: ${data} has classes ${dataset.classes.join(', ')}, the model was trained on ${bundle.labels.join(', ')}`,
+      );
+    }
+    const source =
+      dataset.kind === 'memory'
+        ? { kind: 'memory' as const, images: dataset.images, height: dataset.height, width: dataset.width }
+        : { kind: 'files' as const, files: dataset.files };
+    const loader = new BatchLoader(source, bundle.preprocessing, { workers: options.workers ?? 0 });
+    try {
+      const result = await evaluate(bundle.model, loader, bundle.preprocessing, dataset.labels, indices, {
+        batchSize: options.batchSize ?? 128,
+        numClasses: bundle.labels.length,
+        scores: 'probabilities',
+      });
+      const summary = result.metrics.summary();
+      return {
+        data,
+        split,
+        count: summary.count,
+        loss: summary.loss,
+        top1: summary.top1,
+        top5: summary.top5,
+        classes: bundle.labels,
+        perClassAccuracy: result.metrics.perClassAccuracy(),
+        confusion: result.metrics.matrix(),
+      };
+    } finally {
+      await loader.close();
+    }
+  } finally {
+    bundle.model.dispose();
+  }
+}
+
+export interface Prediction {
+  file: string;
+  top: { label: string; index: number; probability: number }[];
+}
+
+/** Classifies image files with a saved model (its evaluation preprocessing); the `top` classes each. */
+export async function predictImages(
+  model: string | ModelBundle,
+  images: string[],
+  top = 5,
+): Promise<Prediction[]> {
+  if (images.length === 0) throw new ConfigError('images: expected at least one image file');
+  if (!Number.isInteger(top) || top < 1)
+    throw new ConfigError(`top: expected a positive integer, got ${top}`);
+  const bundle = typeof model === 'string' ? await loadModel(model) : model;
+  try {
+    const [height, width] = bundle.preprocessing.inputSize;
+    const first = await decodeImage(images[0] as string);
+    // Small-image models were trained on images of exactly their input size: resize others to it.
+    const eval_ =
+      bundle.preprocessing.eval.steps.length === 0 && (first.width !== width || first.height !== height)
+        ? {
+            ...bundle.preprocessing,
+            eval: {
+              ...bundle.preprocessing.eval,
+              steps: [{ op: 'resizeAndCenterCrop' as const, shorter: Math.min(height, width), size: height }],
+            },
+          }
+        : bundle.preprocessing;
+    const assembler = new BatchAssembler({ kind: 'files', files: images }, eval_);
+    const x = await assembler.assemble({
+      mode: 'eval',
+      seed: 0,
+      epoch: 0,
+      indices: Int32Array.from(images.keys()),
+    });
+    const probabilities = tf.tidy(() =>
+      (bundle.model.predict(tf.tensor4d(x, [images.length, height, width, 3])) as tf.Tensor).dataSync(),
+    );
+    const k = bundle.labels.length;
+    return images.map((file, n) => {
+      const row = Array.from(probabilities.subarray(n * k, (n + 1) * k), (probability, index) => ({
+        index,
+        probability,
+        label: bundle.labels[index] as string,
+      }));
+      row.sort((a, b) => b.probability - a.probability);
+      return { file: path.resolve(file), top: row.slice(0, Math.min(top, k)) };
+    });
+  } finally {
+    if (typeof model === 'string') bundle.model.dispose();
+  }
+}

@@ -1,0 +1,53 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { fileSystem, saveModel } from './model-io';
+
+beforeAll(() => tf.setBackend('cpu'));
+
+function tinyModel() {
+  const input = tfl.input({ shape: [4] });
+  const hidden = tfl.layers
+    .dense({ units: 3, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) })
+    .apply(input);
+  const output = tfl.layers
+    .dense({ units: 2, name: 'predictions', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) })
+    .apply(hidden) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: output });
+}
+
+describe('file-system model IO', () => {
+  it('saves the layers format that tf.loadLayersModel reads back to the same outputs', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'io-'));
+    const model = tinyModel();
+    await saveModel(model, dir);
+    const loaded = await tfl.loadLayersModel(fileSystem(dir));
+    const x = tf.tensor2d([[1, 2, 3, 4]]);
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(
+      Array.from((model.predict(x) as tf.Tensor).dataSync()),
+    );
+  });
+
+  it('can ship probabilities from a model trained on logits', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'io-'));
+    const model = tinyModel();
+    await saveModel(model, dir, { outputActivation: 'softmax' });
+    const loaded = await tfl.loadLayersModel(fileSystem(dir));
+    const x = tf.tensor2d([[1, 2, 3, 4]]);
+    const expected = tf.softmax(model.predict(x) as tf.Tensor).dataSync();
+    const got = (loaded.predict(x) as tf.Tensor).dataSync();
+    for (const [i, v] of got.entries()) expect(v).toBeCloseTo(expected[i]!, 6);
+  });
+
+  it('names the file when weights are missing or truncated', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'io-'));
+    await saveModel(tinyModel(), dir);
+    await writeFile(path.join(dir, 'weights.bin'), new Uint8Array(8));
+    await expect(tfl.loadLayersModel(fileSystem(dir))).rejects.toThrow(/weights hold 8 bytes.*damaged/);
+    await expect(tfl.loadLayersModel(fileSystem(path.join(dir, 'nope')))).rejects.toThrow(
+      /model.json: does not exist/,
+    );
+  });
+});

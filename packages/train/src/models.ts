@@ -1,0 +1,34 @@
+import { type AlexNetConfig, buildAlexNet, buildResNet, type ResNetConfig } from '@resnet-ts/resnet-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { ConfigError } from './config';
+
+export interface ModelRequest {
+  /** `resnet<depth>` or `alexnet`. */
+  model: string;
+  numClasses: number;
+  inputSize: [number, number];
+  seed: number;
+  /** Extra builder options (shortcut, width, preactivation, dropout, …). */
+  options?: Record<string, unknown>;
+}
+
+/** Builds the network a run trains; its classifier returns logits (exported models get softmax). */
+export function buildModel(request: ModelRequest): tfl.LayersModel {
+  const inputShape: [number, number, number] = [request.inputSize[0], request.inputSize[1], 3];
+  const common = {
+    numClasses: request.numClasses,
+    inputShape,
+    seed: request.seed,
+    classifierActivation: 'linear' as const,
+  };
+  if (request.model === 'alexnet') {
+    return buildAlexNet({ ...(request.options as Partial<AlexNetConfig>), ...common });
+  }
+  const match = /^resnet(\d+)$/.exec(request.model);
+  if (!match) {
+    throw new ConfigError(
+      `model: expected resnet<depth> (resnet20, resnet56, resnet18, resnet50, …) or alexnet, got "${request.model}"`,
+    );
+  }
+  return buildResNet({ ...(request.options as Partial<ResNetConfig>), ...common, depth: Number(match[1]) });
+}

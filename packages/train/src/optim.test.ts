@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Optimizer, type OptimizerConfig } from './optim';
+
+beforeAll(() => tf.setBackend('cpu'));
+
+function parameters() {
+  return [
+    { name: 'conv/kernel', variable: tf.variable(tf.tensor2d([[1, -2]]), true) },
+    { name: 'bn/gamma', variable: tf.variable(tf.tensor1d([1, 1]), true) },
+  ];
+}
+
+function run(config: OptimizerConfig, steps: number, lr = 0.1) {
+  const params = parameters();
+  const optimizer = new Optimizer(config, params);
+  for (let s = 0; s < steps; s++) {
+    const grads = [tf.tensor2d([[0.5, 0.5]]), tf.tensor1d([1, -1])];
+    optimizer.apply(grads, lr);
+    tf.dispose(grads);
+  }
+  const values = params.map((p) => Array.from(p.variable.dataSync()));
+  return { params, optimizer, values };
+}
+
+describe('Optimizer', () => {
+  it('SGD with momentum: v = μv + g, p -= lr·v', () => {
+    const { values } = run({ name: 'sgd', momentum: 0.9 }, 2);
+    // v1 = g, v2 = 1.9 g: p = p0 - 0.1 (1 + 1.9) g
+    expect(values[0]![0]).toBeCloseTo(1 - 0.29 * 0.5, 6);
+    expect(values[1]).toEqual([expect.closeTo(1 - 0.29, 6), expect.closeTo(1 + 0.29, 6)]);
+  });
+
+  it('Nesterov: p -= lr·(g + μv)', () => {
+    const { values } = run({ name: 'sgd', momentum: 0.9, nesterov: true }, 1);
+    expect(values[0]![0]).toBeCloseTo(1 - 0.1 * 1.9 * 0.5, 6);
+  });
+
+  it('decoupled weight decay shrinks kernels by lr·wd but leaves 1-D parameters alone unless asked', () => {
+    const plain = run({ name: 'sgd', momentum: 0 }, 1).values;
+    const decayed = run({ name: 'sgd', momentum: 0, weightDecay: 0.5 }, 1).values;
+    expect(decayed[0]![1]).toBeCloseTo(-2 * (1 - 0.05) - 0.05, 6);
+    expect(decayed[1]).toEqual(plain[1]);
+    const all = run({ name: 'sgd', momentum: 0, weightDecay: 0.5, decayAll: true }, 1).values;
+    expect(all[1]![0]).toBeCloseTo(1 * 0.95 - 0.1, 6);
+  });
+
+  it('Adam’s first step moves each weight by lr against the gradient’s sign; AdamW adds decay', () => {
+    const adam = run({ name: 'adam' }, 1, 0.01).values;
+    expect(adam[0]).toEqual([expect.closeTo(0.99, 5), expect.closeTo(-2.01, 5)]);
+    const adamw = run({ name: 'adamw', weightDecay: 0.1 }, 1, 0.01).values;
+    expect(adamw[0]![0]).toBeCloseTo(1 * (1 - 0.001) - 0.01, 5);
+  });
+
+  it('saves and restores its state so training continues identically', () => {
+    const reference = run({ name: 'sgd', momentum: 0.9, nesterov: true }, 3).values;
+    const first = run({ name: 'sgd', momentum: 0.9, nesterov: true }, 2);
+    const state = first.optimizer.getState();
+    const params = parameters();
+    for (const [i, p] of params.entries()) (p.variable as tf.Variable).assign(first.params[i]!.variable);
+    const resumed = new Optimizer({ name: 'sgd', momentum: 0.9, nesterov: true }, params);
+    resumed.setState(state);
+    const grads = [tf.tensor2d([[0.5, 0.5]]), tf.tensor1d([1, -1])];
+    resumed.apply(grads, 0.1);
+    expect(params.map((p) => Array.from(p.variable.dataSync()))).toEqual(reference);
+    expect(() => resumed.setState({ iterations: 1, slots: { 'nope/momentum': tf.zeros([1]) } })).toThrow(
+      /matches no parameter/,
+    );
+  });
+});

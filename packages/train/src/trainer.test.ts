@@ -1,0 +1,165 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TrainConfigInput } from './config';
+import { loadModel } from './export';
+import { evaluateModel, predictImages } from './inference';
+import { readScalarEvents } from './tensorboard';
+import { testBackend } from './testing/backend';
+import { writeFolderDataset } from './testing/fixtures';
+import { runFiles, train } from './trainer';
+
+let data: string;
+let backend: string;
+
+beforeAll(async () => {
+  backend = await testBackend();
+  data = await mkdtemp(path.join(os.tmpdir(), 'train-data-'));
+  await writeFolderDataset(data, { classes: 3, perClass: 30, size: 16 });
+});
+
+const config = (cacheDir: string): TrainConfigInput => ({
+  data,
+  model: 'resnet8',
+  epochs: 3,
+  batchSize: 16,
+  lr: 0.05,
+  schedule: 'cosine',
+  valSplit: 0.2,
+  seed: 1,
+  workers: 0,
+  backend: backend as 'cpu',
+  cacheDir,
+  logEvery: 2,
+  reportImages: 8,
+});
+
+async function weightsOf(run: string): Promise<Float32Array> {
+  const bundle = await loadModel(run);
+  const values = bundle.model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+  bundle.model.dispose();
+  return Float32Array.from(values);
+}
+
+describe('train', () => {
+  let run: string;
+  let history: Awaited<ReturnType<typeof train>>['history'];
+
+  beforeAll(async () => {
+    run = await mkdtemp(path.join(os.tmpdir(), 'run-'));
+    ({ history } = await train(config(path.join(run, '..', `${path.basename(run)}-cache`)), { outDir: run }));
+  });
+
+  it('learns the fixture well above chance and logs every epoch', () => {
+    expect(history).toHaveLength(3);
+    expect(history.at(-1)!.val!.top1).toBeGreaterThan(0.8); // chance: 1/3
+    expect(history.at(-1)!.val!.count).toBe(18);
+    const lines = readFileSync(runFiles(run).metrics, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === 'epoch')).toHaveLength(3);
+    expect(lines.filter((l) => l.type === 'step').map((l) => l.step)).toEqual([2, 4, 6, 8, 10, 12, 14]);
+  });
+
+  it('writes TensorBoard events, checkpoint, models, and a report with mistakes shown', () => {
+    const files = runFiles(run);
+    const events = readdirSync(files.tensorboard).flatMap((f) =>
+      readScalarEvents(readFileSync(path.join(files.tensorboard, f))),
+    );
+    expect(events.filter((e) => e.tag === 'val/top1').map((e) => e.step)).toEqual([1, 2, 3]);
+    expect(readdirSync(files.checkpoint).sort()).toEqual([
+      'optimizer.bin',
+      'optimizer.json',
+      'state.json',
+      'weights.bin',
+      'weights.json',
+    ]);
+    for (const dir of [files.model, files.best]) {
+      expect(readdirSync(dir).sort()).toEqual([
+        'config.json',
+        'labels.json',
+        'model.json',
+        'preprocessing.json',
+        'weights.bin',
+      ]);
+    }
+    const report = readFileSync(files.report, 'utf8');
+    expect(report).toContain('<svg');
+    expect(report).toContain('Confusion matrix');
+    expect(JSON.parse(readFileSync(files.labels, 'utf8'))).toEqual(['class-a', 'class-b', 'class-c']);
+  });
+
+  it('eval on the saved model reproduces the validation accuracy seen in training', async () => {
+    const evaluation = await evaluateModel({ model: run });
+    const last = history.at(-1)!.val!;
+    expect(evaluation.split).toBe('val');
+    expect(evaluation.count).toBe(last.count);
+    expect(evaluation.top1).toBe(last.top1);
+    expect(evaluation.loss).toBeCloseTo(last.loss, 4);
+    expect(evaluation.confusion.flat().reduce((a, b) => a + b, 0)).toBe(18);
+  });
+
+  it('predict names classes with probabilities that sum to 1', async () => {
+    const image = path.join(data, 'class-b', '000.png');
+    const [prediction] = await predictImages(run, [image], 3);
+    expect(prediction!.top.map((t) => t.label).sort()).toEqual(['class-a', 'class-b', 'class-c']);
+    expect(prediction!.top.reduce((s, t) => s + t.probability, 0)).toBeCloseTo(1, 5);
+    expect(prediction!.top[0]!.label).toBe('class-b');
+  });
+
+  it('an interrupted run resumed from its checkpoint ends with the same weights', async () => {
+    const resumed = await mkdtemp(path.join(os.tmpdir(), 'run-'));
+    const cache = `${resumed}-cache`;
+    let steps = 0;
+    const first = await train(config(cache), {
+      outDir: resumed,
+      onEvent: (e) => {
+        if (e.type === 'step') steps++;
+      },
+      shouldStop: () => steps === 6, // mid-way through epoch 2 (5 steps per epoch)
+    });
+    expect(first.interrupted).toBe(true);
+    const state = JSON.parse(readFileSync(path.join(runFiles(resumed).checkpoint, 'state.json'), 'utf8'));
+    expect([state.epoch, state.batch, state.step]).toEqual([1, 1, 6]);
+    const second = await train(undefined, { outDir: resumed, resume: true });
+    expect(second.interrupted).toBe(false);
+    expect(second.history.map((h) => h.val?.top1)).toEqual(history.map((h) => h.val?.top1));
+    expect(second.history.map((h) => h.train.loss)).toEqual(history.map((h) => h.train.loss));
+    const a = await weightsOf(run);
+    const b = await weightsOf(resumed);
+    expect(b).toEqual(a);
+    const lines = readFileSync(runFiles(resumed).metrics, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses to resume a damaged checkpoint, naming the file', async () => {
+    const broken = await mkdtemp(path.join(os.tmpdir(), 'run-'));
+    let steps = 0;
+    await train(config(`${broken}-cache`), {
+      outDir: broken,
+      onEvent: (e) => {
+        if (e.type === 'step') steps++;
+      },
+      shouldStop: () => steps === 2,
+    });
+    await writeFile(path.join(runFiles(broken).checkpoint, 'weights.bin'), new Uint8Array(10));
+    await expect(train(undefined, { outDir: broken, resume: true })).rejects.toThrow(
+      /checkpoint\/weights.bin: does not match weights.json.*damaged/,
+    );
+    await writeFile(path.join(runFiles(broken).checkpoint, 'state.json'), '{"version":');
+    await expect(train(undefined, { outDir: broken, resume: true })).rejects.toThrow(
+      /state.json: not valid JSON/,
+    );
+  });
+
+  it('keeps the saved config on resume, except runtime fields', async () => {
+    await expect(train({ ...config('/tmp/x'), lr: 0.5 }, { outDir: run, resume: true })).rejects.toThrow(
+      /lr: a resumed run keeps 0.05/,
+    );
+  });
+});

@@ -1,0 +1,500 @@
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { countParams } from '@resnet-ts/resnet-core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BatchSource, Preprocessing } from './assemble';
+import { type BackendChoice, useBackend } from './backend';
+import {
+  type EpochRecord,
+  hasCheckpoint,
+  loadCheckpoint,
+  type SplitMetrics,
+  saveCheckpoint,
+  type TrainState,
+} from './checkpoint';
+import { ConfigError, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
+import { classCounts, type ImageDataset } from './data/dataset';
+import { openDataset } from './data/open';
+import { epochOrder, stratifiedSplit } from './data/split';
+import { evaluate } from './evaluate';
+import { exportModel } from './export';
+import { readJson, writeFileAtomic } from './files';
+import { BatchLoader, toBatches } from './loader';
+import { ClassificationMetrics } from './metrics';
+import { buildModel } from './models';
+import { Optimizer, type OptimizerConfig } from './optim';
+import { resolvePreprocessing } from './preprocess';
+import { writeReport } from './report';
+import { learningRate } from './schedule';
+import { TensorBoardWriter } from './tensorboard';
+
+/** Fields that may change when a run is resumed; everything else must stay as it was. */
+export const RUNTIME_FIELDS = [
+  'epochs',
+  'workers',
+  'prefetch',
+  'backend',
+  'threads',
+  'logEvery',
+  'cacheDir',
+  'earlyStopping',
+  'reportImages',
+] as const;
+
+export type TrainEvent =
+  | {
+      type: 'start';
+      backend: string;
+      skippedBackends: string[];
+      classes: string[];
+      classCounts: number[];
+      trainCount: number;
+      valCount: number;
+      params: number;
+      stepsPerEpoch: number;
+      totalSteps: number;
+      resumedFrom?: { epoch: number; batch: number; step: number };
+    }
+  | {
+      type: 'step';
+      epoch: number;
+      batch: number;
+      batches: number;
+      step: number;
+      loss: number;
+      top1: number;
+      lr: number;
+      imagesPerSecond: number;
+    }
+  | EpochRecord
+  | { type: 'checkpoint'; dir: string; epoch: number; batch: number; step: number }
+  | { type: 'prepare'; done: number; total: number };
+
+export interface TrainOptions {
+  /** The run directory: checkpoint, logs, exported models and report go here. */
+  outDir: string;
+  /** Continue the run in `outDir` from its checkpoint. */
+  resume?: boolean;
+  onEvent?: (event: TrainEvent) => void;
+  /** Checked after every step: true writes a checkpoint and returns (how Ctrl-C stops a run). */
+  shouldStop?: () => boolean;
+}
+
+export interface TrainResult {
+  outDir: string;
+  modelDir: string;
+  history: EpochRecord[];
+  /** Stopped by `shouldStop` before the last epoch; resume continues it. */
+  interrupted: boolean;
+  earlyStopped: boolean;
+  best?: { epoch: number; top1: number };
+  reportFile?: string;
+}
+
+interface RunFiles {
+  config: string;
+  labels: string;
+  preprocessing: string;
+  split: string;
+  checkpoint: string;
+  metrics: string;
+  tensorboard: string;
+  model: string;
+  best: string;
+  report: string;
+}
+
+export function runFiles(outDir: string): RunFiles {
+  return {
+    config: path.join(outDir, 'config.json'),
+    labels: path.join(outDir, 'labels.json'),
+    preprocessing: path.join(outDir, 'preprocessing.json'),
+    split: path.join(outDir, 'split.json'),
+    checkpoint: path.join(outDir, 'checkpoint'),
+    metrics: path.join(outDir, 'logs', 'metrics.jsonl'),
+    tensorboard: path.join(outDir, 'logs', 'tensorboard'),
+    model: path.join(outDir, 'model'),
+    best: path.join(outDir, 'best'),
+    report: path.join(outDir, 'report.html'),
+  };
+}
+
+function optimizerConfig(config: TrainConfig): OptimizerConfig {
+  const shared = { weightDecay: config.weightDecay, decayAll: config.decayAll };
+  return config.optimizer === 'sgd'
+    ? { name: 'sgd', momentum: config.momentum, nesterov: config.nesterov, ...shared }
+    : { name: config.optimizer, ...shared };
+}
+
+/** The config of a resumed run: the saved one, with only runtime fields taken from `input`. */
+async function resumedConfig(files: RunFiles, input: TrainConfigInput | undefined): Promise<TrainConfig> {
+  const saved = parseTrainConfig(await readJson(files.config));
+  if (!input) return saved;
+  const given = parseTrainConfig({ ...saved, ...input });
+  for (const key of Object.keys(input) as (keyof TrainConfig)[]) {
+    if ((RUNTIME_FIELDS as readonly string[]).includes(key)) continue;
+    if (JSON.stringify(given[key]) !== JSON.stringify(saved[key])) {
+      throw new ConfigError(
+        `${key}: a resumed run keeps ${JSON.stringify(saved[key])}; only ${RUNTIME_FIELDS.join(', ')} may change`,
+      );
+    }
+  }
+  return given;
+}
+
+const splitMetrics = (m: ClassificationMetrics): SplitMetrics => m.summary();
+
+/**
+ * Trains a model as `config` describes, writing checkpoints, logs, exported models and a report
+ * into `options.outDir`. With `resume`, continues exactly where the checkpoint left off.
+ */
+export async function train(
+  input: TrainConfigInput | undefined,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const files = runFiles(options.outDir);
+  const resuming = options.resume === true && (await hasCheckpoint(files.checkpoint));
+  if (options.resume && !resuming && !input) {
+    throw new ConfigError(`${options.outDir}: no checkpoint to resume and no config to start from`);
+  }
+  const config = resuming ? await resumedConfig(files, input) : parseTrainConfig(input);
+  const emit = options.onEvent ?? (() => undefined);
+
+  const { backend, skipped } = await useBackend(config.backend as BackendChoice);
+  if (config.threads && backend === 'onednn') {
+    const onednn = (await import('@resnet-ts/tfjs-backend-onednn')) as { setThreads: (n: number) => void };
+    onednn.setThreads(config.threads);
+  }
+
+  const opened = await openDataset(config.data, {
+    imageSize: config.imageSize,
+    cacheDir: config.cacheDir,
+    onProgress: (done, total) => emit({ type: 'prepare', done, total }),
+  });
+  const dataset: ImageDataset = opened.train;
+  let trainIndices: Int32Array;
+  let valIndices: Int32Array;
+  let valDataset: ImageDataset | undefined;
+  if (config.valData) {
+    valDataset = (
+      await openDataset(config.valData, { imageSize: config.imageSize, cacheDir: config.cacheDir })
+    ).train;
+    if (JSON.stringify(valDataset.classes) !== JSON.stringify(dataset.classes)) {
+      throw new ConfigError(
+        `valData: its classes (${valDataset.classes.join(', ')}) differ from data's (${dataset.classes.join(', ')})`,
+      );
+    }
+    trainIndices = Int32Array.from(dataset.labels.keys());
+    valIndices = Int32Array.from(valDataset.labels.keys());
+  } else {
+    ({ train: trainIndices, validation: valIndices } = stratifiedSplit(
+      dataset.labels,
+      config.valSplit,
+      config.seed,
+    ));
+    valDataset = valIndices.length > 0 ? dataset : undefined;
+  }
+  const classes = dataset.classes;
+  const preprocessing: Preprocessing = resuming
+    ? await readJson<Preprocessing>(files.preprocessing)
+    : resolvePreprocessing(config, dataset, trainIndices);
+
+  const model = buildModel({
+    model: config.model,
+    numClasses: classes.length,
+    inputSize: preprocessing.inputSize,
+    seed: config.seed,
+    options: config.modelOptions,
+  });
+  const parameters = model.trainableWeights.map((w) => ({
+    name: w.originalName,
+    variable: w.read() as tf.Variable,
+  }));
+  const optimizer = new Optimizer(optimizerConfig(config), parameters);
+
+  let state: TrainState = {
+    version: 1,
+    epoch: 0,
+    batch: 0,
+    step: 0,
+    history: [],
+    epochsWithoutImprovement: 0,
+  };
+  if (resuming) {
+    try {
+      state = await loadCheckpoint(files.checkpoint, model, optimizer);
+    } catch (error) {
+      model.dispose();
+      optimizer.dispose();
+      throw error;
+    }
+  } else {
+    await mkdir(options.outDir, { recursive: true });
+    await writeFileAtomic(files.config, JSON.stringify(config, null, 2));
+    await writeFileAtomic(files.labels, JSON.stringify(classes, null, 1));
+    await writeFileAtomic(files.preprocessing, JSON.stringify(preprocessing));
+    await writeFileAtomic(
+      files.split,
+      JSON.stringify({ valSplit: config.valSplit, seed: config.seed, validation: Array.from(valIndices) }),
+    );
+    await mkdir(path.dirname(files.metrics), { recursive: true });
+    await writeFile(files.metrics, '');
+  }
+  await dropLogLinesAfter(files.metrics, state.step);
+
+  const source = (d: ImageDataset): BatchSource =>
+    d.kind === 'memory'
+      ? { kind: 'memory', images: d.images, height: d.height, width: d.width }
+      : { kind: 'files', files: d.files };
+  const workers = config.workers;
+  const loader = new BatchLoader(source(dataset), preprocessing, { workers, prefetch: config.prefetch });
+  const valLoader =
+    valDataset && valDataset !== dataset
+      ? new BatchLoader(source(valDataset), preprocessing, { workers, prefetch: config.prefetch })
+      : loader;
+
+  const stepsPerEpoch = Math.ceil(trainIndices.length / config.batchSize);
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const scheduleContext = {
+    baseLr: config.lr,
+    totalSteps,
+    stepsPerEpoch,
+    warmupSteps: Math.round(config.warmupEpochs * stepsPerEpoch),
+  };
+  const numClasses = classes.length;
+  const [height, width] = preprocessing.inputSize;
+  const tensorboard = new TensorBoardWriter(files.tensorboard);
+  const log = (line: object) => appendFile(files.metrics, `${JSON.stringify(line)}\n`);
+
+  emit({
+    type: 'start',
+    backend,
+    skippedBackends: skipped,
+    classes,
+    classCounts: classCounts({
+      classes,
+      labels: Int32Array.from(trainIndices, (i) => dataset.labels[i] as number),
+    }),
+    trainCount: trainIndices.length,
+    valCount: valIndices.length,
+    params: countParams(model).total,
+    stepsPerEpoch,
+    totalSteps,
+    resumedFrom: resuming ? { epoch: state.epoch, batch: state.batch, step: state.step } : undefined,
+  });
+
+  let interrupted = false;
+  let earlyStopped = false;
+  let lastValidation: Awaited<ReturnType<typeof evaluate>> | undefined;
+  const vars = parameters.map((p) => p.variable);
+  try {
+    while (state.epoch < config.epochs && !earlyStopped) {
+      const epoch = state.epoch;
+      const batches = toBatches(
+        Int32Array.from(
+          epochOrder(trainIndices.length, config.seed, epoch),
+          (k) => trainIndices[k] as number,
+        ),
+        config.batchSize,
+      );
+      const metrics = state.partial
+        ? ClassificationMetrics.fromJSON(numClasses, state.partial.metrics)
+        : new ClassificationMetrics(numClasses);
+      let seconds = state.partial?.seconds ?? 0;
+      let dataWait = state.partial?.dataWaitSeconds ?? 0;
+      let lr = learningRate(config.schedule, state.step, scheduleContext);
+      let timer = performance.now();
+      const stream = loader.batches(batches.slice(state.batch), 'train', config.seed, epoch);
+      for (;;) {
+        const waitStart = performance.now();
+        const next = await stream.next();
+        dataWait += (performance.now() - waitStart) / 1000;
+        if (next.done) break;
+        const batch = batches[state.batch] as Int32Array;
+        const labels = Int32Array.from(batch, (i) => dataset.labels[i] as number);
+        lr = learningRate(config.schedule, state.step, scheduleContext);
+        const stepStart = performance.now();
+        const { loss, scores } = trainStep(
+          model,
+          optimizer,
+          vars,
+          next.value,
+          labels,
+          [height, width],
+          numClasses,
+          config.labelSmoothing,
+          lr,
+        );
+        metrics.add(scores, labels, loss * labels.length);
+        if (!Number.isFinite(loss)) {
+          throw new Error(
+            `epoch ${epoch + 1}, step ${state.step + 1}: loss is ${loss}; lower the learning rate (lr ${lr})`,
+          );
+        }
+        state.batch++;
+        state.step++;
+        const stepSeconds = (performance.now() - stepStart) / 1000;
+        emit({
+          type: 'step',
+          epoch,
+          batch: state.batch,
+          batches: batches.length,
+          step: state.step,
+          loss,
+          top1: metrics.top1 / metrics.count,
+          lr,
+          imagesPerSecond: labels.length / stepSeconds,
+        });
+        if (state.step % config.logEvery === 0) {
+          await log({ type: 'step', epoch, step: state.step, loss, lr });
+          tensorboard.scalars({ 'train/loss_step': loss, 'train/lr': lr }, state.step);
+        }
+        if (options.shouldStop?.() && state.batch < batches.length) {
+          seconds += (performance.now() - timer) / 1000;
+          state.partial = { metrics: metrics.toJSON(), seconds, dataWaitSeconds: dataWait };
+          await saveCheckpoint(files.checkpoint, model, optimizer, state);
+          emit({ type: 'checkpoint', dir: files.checkpoint, epoch, batch: state.batch, step: state.step });
+          interrupted = true;
+          await stream.return(undefined);
+          break;
+        }
+      }
+      if (interrupted) break;
+      seconds += (performance.now() - timer) / 1000;
+      const trainSeconds = seconds;
+      timer = performance.now();
+      let val: SplitMetrics | undefined;
+      if (valDataset && valIndices.length > 0) {
+        lastValidation = await evaluate(model, valLoader, preprocessing, valDataset.labels, valIndices, {
+          batchSize: config.batchSize,
+          numClasses,
+          scores: 'logits',
+        });
+        val = splitMetrics(lastValidation.metrics);
+      }
+      seconds += (performance.now() - timer) / 1000;
+      const record: EpochRecord = {
+        type: 'epoch',
+        epoch: epoch + 1,
+        step: state.step,
+        lr,
+        train: splitMetrics(metrics),
+        val,
+        seconds,
+        imagesPerSecond: metrics.count / Math.max(1e-9, trainSeconds),
+        dataWaitSeconds: dataWait,
+        dataWaitShare: dataWait / Math.max(1e-9, trainSeconds),
+      };
+      state.history.push(record);
+      await log(record);
+      tensorboard.scalars(
+        {
+          'train/loss': record.train.loss,
+          'train/top1': record.train.top1,
+          ...(val ? { 'val/loss': val.loss, 'val/top1': val.top1, 'val/top5': val.top5 } : {}),
+          lr,
+          images_per_second: record.imagesPerSecond,
+          data_wait_share: record.dataWaitShare,
+        },
+        epoch + 1,
+      );
+      emit(record);
+      if (val && (!state.best || val.top1 > state.best.top1)) {
+        state.best = { epoch: epoch + 1, top1: val.top1 };
+        state.epochsWithoutImprovement = 0;
+        await exportModel(files.best, model, classes, preprocessing, config);
+      } else if (val) {
+        state.epochsWithoutImprovement++;
+        if (config.earlyStopping && state.epochsWithoutImprovement >= config.earlyStopping)
+          earlyStopped = true;
+      }
+      state.epoch++;
+      state.batch = 0;
+      state.partial = undefined;
+      await saveCheckpoint(files.checkpoint, model, optimizer, state);
+      emit({ type: 'checkpoint', dir: files.checkpoint, epoch: state.epoch, batch: 0, step: state.step });
+    }
+    let reportFile: string | undefined;
+    if (!interrupted) {
+      await exportModel(files.model, model, classes, preprocessing, config);
+      if (!lastValidation && valDataset && valIndices.length > 0) {
+        lastValidation = await evaluate(model, valLoader, preprocessing, valDataset.labels, valIndices, {
+          batchSize: config.batchSize,
+          numClasses,
+          scores: 'logits',
+        });
+      }
+      reportFile = files.report;
+      await writeReport(reportFile, {
+        config,
+        classes,
+        history: state.history,
+        validation:
+          lastValidation && valDataset
+            ? { ...lastValidation, indices: valIndices, dataset: valDataset }
+            : undefined,
+        maxImages: config.reportImages,
+      });
+    }
+    return {
+      outDir: options.outDir,
+      modelDir: files.model,
+      history: state.history,
+      interrupted,
+      earlyStopped,
+      best: state.best,
+      reportFile,
+    };
+  } finally {
+    await loader.close();
+    if (valLoader !== loader) await valLoader.close();
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/** One optimisation step: forward, loss, gradients, update. Returns the loss and the logits. */
+function trainStep(
+  model: ReturnType<typeof buildModel>,
+  optimizer: Optimizer,
+  vars: tf.Variable[],
+  x: Float32Array,
+  labels: Int32Array,
+  [height, width]: [number, number],
+  numClasses: number,
+  labelSmoothing: number,
+  lr: number,
+): { loss: number; scores: Float32Array } {
+  const input = tf.tensor4d(x, [labels.length, height, width, 3]);
+  const targets = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses), 'float32'));
+  let logits: tf.Tensor | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.apply(input, { training: true }) as tf.Tensor;
+    logits = tf.keep(out);
+    return tf.losses.softmaxCrossEntropy(targets, out, undefined, labelSmoothing) as tf.Scalar;
+  }, vars);
+  optimizer.apply(
+    vars.map((v) => grads[v.name] as tf.Tensor),
+    lr,
+  );
+  const loss = value.dataSync()[0] as number;
+  const scores = (logits as tf.Tensor).dataSync() as Float32Array;
+  tf.dispose([input, targets, value, logits as tf.Tensor, ...Object.values(grads)]);
+  return { loss, scores };
+}
+
+/** Drops log lines written after the checkpoint a run resumes from (they will be written again). */
+async function dropLogLinesAfter(file: string, step: number): Promise<void> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const kept = text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .filter((line) => {
+      try {
+        return (JSON.parse(line) as { step: number }).step <= step;
+      } catch {
+        return false; // a torn last line
+      }
+    });
+  await writeFileAtomic(file, kept.map((l) => `${l}\n`).join(''));
+}
