@@ -1,7 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import '@resnet-ts/resnet-core';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfigInput } from './config';
 import { loadModel } from './export';
 import { evaluateModel, predictImages } from './inference';
@@ -155,6 +160,59 @@ describe('train', () => {
     await expect(train(undefined, { outDir: broken, resume: true })).rejects.toThrow(
       /state.json: not valid JSON/,
     );
+  });
+
+  it('stops early when validation accuracy stops improving, and leaks no tensors', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'run-'));
+    const before = tf.memory().numTensors;
+    const result = await train(
+      { ...config(`${dir}-cache`), lr: 1e-9, schedule: 'constant', epochs: 5, earlyStopping: 2 },
+      { outDir: dir },
+    );
+    expect(result.earlyStopped).toBe(true);
+    expect(result.history).toHaveLength(3);
+    expect(result.best?.epoch).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('saves models a browser can fetch over HTTP with tf.loadLayersModel', async () => {
+    const server = createServer(async (req, res) => {
+      try {
+        res.end(await readFile(path.join(runFiles(run).model, path.basename(req.url ?? ''))));
+      } catch {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/model.json`;
+      // Node's fetch builds its JSON in another realm than jest's sandbox, which tfjs-layers
+      // rejects; re-parse in this realm. The bytes still come over HTTP as a browser gets them.
+      const fetchFunc = async (input: string | URL | Request) => {
+        const response = await fetch(input);
+        const bytes = await response.arrayBuffer();
+        return new Proxy(response, {
+          get: (target, key) =>
+            key === 'json'
+              ? async () => JSON.parse(new TextDecoder().decode(bytes))
+              : key === 'arrayBuffer'
+                ? async () => new Uint8Array(bytes).slice().buffer
+                : Reflect.get(target, key),
+        });
+      };
+      const model = await tfl.loadLayersModel(url, { fetchFunc });
+      const bundle = await loadModel(run);
+      const x = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 3);
+      const a = (model.predict(x) as tf.Tensor).dataSync();
+      const b = (bundle.model.predict(x) as tf.Tensor).dataSync();
+      expect(Array.from(a)).toEqual(Array.from(b));
+      x.dispose();
+      model.dispose();
+      bundle.model.dispose();
+    } finally {
+      server.close();
+    }
   });
 
   it('keeps the saved config on resume, except runtime fields', async () => {
