@@ -37,7 +37,7 @@ const AUTO_ORDER: Exclude<BackendChoice, 'auto'>[] = ['tensorflow-gpu', 'onednn'
  * Loads an optional package by name at run time. CommonJS builds (and jest) use `require`, since
  * `import()` inside CommonJS fails under VM sandboxes; ES module builds use `import()`.
  */
-function loadOptional(name: string): Promise<unknown> {
+export function loadOptional(name: string): Promise<unknown> {
   // `module` exists only in CommonJS; bundlers rewrite `require` in ES modules, so test this instead.
   if (typeof module !== 'undefined' && typeof module.require === 'function') {
     return Promise.resolve().then(() => module.require(name));

@@ -64,6 +64,8 @@ export const trainConfigSchema = z
     decayAll: z.boolean().default(false),
     labelSmoothing: z.number().min(0).lt(1).default(0),
     valSplit: z.number().min(0).lt(1).default(0.1),
+    /** Use only the first N images of each class (quick experiments, architecture comparisons). */
+    maxPerClass: positiveInt.optional(),
     augment: z
       .union([z.enum(AUGMENT_PRESETS), z.object({ steps: z.array(z.custom<AugmentStep>()) })])
       .default('standard'),

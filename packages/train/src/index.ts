@@ -1,5 +1,11 @@
 export { BatchAssembler, type BatchSource, type BatchTask, type Preprocessing } from './assemble';
 export { type BackendChoice, BackendError, useBackend } from './backend';
+export {
+  describeMachine,
+  measureThroughput,
+  type ThroughputOptions,
+  type ThroughputResult,
+} from './benchmark';
 export { type ChartOptions, lineChart, type Series } from './chart';
 export type { EpochRecord, SplitMetrics, TrainState } from './checkpoint';
 export {
@@ -18,6 +24,7 @@ export {
   classCounts,
   DatasetError,
   type FileDataset,
+  firstPerClass,
   type ImageDataset,
   type MemoryDataset,
   sampleCount,
@@ -40,11 +47,12 @@ export {
 export { BatchLoader, type LoaderOptions, toBatches } from './loader';
 export { ClassificationMetrics } from './metrics';
 export { fileSystem, type SaveModelOptions, saveModel } from './model-io';
-export { buildModel, type ModelRequest } from './models';
+export { buildModel, type ModelRequest, modelDefaults } from './models';
 export { Optimizer, type OptimizerConfig, type OptimizerState, type Parameter } from './optim';
 export { resolvePreprocessing } from './preprocess';
 export { type ReportInput, writeReport } from './report';
 export { learningRate, parseSchedule, type Schedule, type ScheduleContext } from './schedule';
+export { trainStep } from './step';
 export { crc32c, readScalarEvents, TensorBoardWriter } from './tensorboard';
 export {
   RUNTIME_FIELDS,

@@ -3,7 +3,7 @@ import { decodeImage } from '@resnet-ts/augment';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchAssembler } from './assemble';
 import { ConfigError, parseTrainConfig } from './config';
-import type { ImageDataset } from './data/dataset';
+import { firstPerClass, type ImageDataset } from './data/dataset';
 import { openDataset } from './data/open';
 import { evaluate } from './evaluate';
 import { loadModel, type ModelBundle } from './export';
@@ -52,7 +52,11 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
       imageSize: runConfig?.imageSize,
       cacheDir: options.cacheDir ?? runConfig?.cacheDir,
     });
-    let dataset: ImageDataset = opened.train;
+    // A run that trained on a per-class subset split that subset: rebuild it to find its samples.
+    let dataset: ImageDataset =
+      !options.data && runConfig?.maxPerClass
+        ? firstPerClass(opened.train, runConfig.maxPerClass)
+        : opened.train;
     let indices: Int32Array;
     if (split === 'test') {
       if (!opened.heldOut)

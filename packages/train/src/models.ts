@@ -32,3 +32,22 @@ export function buildModel(request: ModelRequest): tfl.LayersModel {
   }
   return buildResNet({ ...(request.options as Partial<ResNetConfig>), ...common, depth: Number(match[1]) });
 }
+
+const IMAGENET_DEPTHS = [10, 18, 34, 50, 101, 152, 200];
+
+/** The usual input size, batch and class count of a named model (CIFAR, ImageNet or AlexNet). */
+export function modelDefaults(model: string): {
+  size: number;
+  batch: number;
+  classes: number;
+  shortcut: string;
+} {
+  if (model === 'alexnet') return { size: 227, batch: 32, classes: 1000, shortcut: '-' };
+  const depth = Number(/^resnet(\d+)$/.exec(model)?.[1] ?? Number.NaN);
+  if (Number.isNaN(depth)) {
+    throw new ConfigError(`model: expected resnet<depth> or alexnet, got "${model}"`);
+  }
+  return IMAGENET_DEPTHS.includes(depth)
+    ? { size: 224, batch: 32, classes: 1000, shortcut: 'B' }
+    : { size: 32, batch: 128, classes: 10, shortcut: 'A' };
+}

@@ -1,9 +1,9 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { countParams } from '@resnet-ts/resnet-core';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { BatchSource, Preprocessing } from './assemble';
-import { type BackendChoice, useBackend } from './backend';
+import { type BackendChoice, loadOptional, useBackend } from './backend';
 import {
   type EpochRecord,
   hasCheckpoint,
@@ -13,7 +13,7 @@ import {
   type TrainState,
 } from './checkpoint';
 import { ConfigError, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
-import { classCounts, type ImageDataset } from './data/dataset';
+import { classCounts, firstPerClass, type ImageDataset } from './data/dataset';
 import { openDataset } from './data/open';
 import { epochOrder, stratifiedSplit } from './data/split';
 import { evaluate } from './evaluate';
@@ -26,6 +26,7 @@ import { Optimizer, type OptimizerConfig } from './optim';
 import { resolvePreprocessing } from './preprocess';
 import { writeReport } from './report';
 import { learningRate } from './schedule';
+import { trainStep } from './step';
 import { TensorBoardWriter } from './tensorboard';
 
 /** Fields that may change when a run is resumed; everything else must stay as it was. */
@@ -162,7 +163,9 @@ export async function train(
 
   const { backend, skipped } = await useBackend(config.backend as BackendChoice);
   if (config.threads && backend === 'onednn') {
-    const onednn = (await import('@resnet-ts/tfjs-backend-onednn')) as { setThreads: (n: number) => void };
+    const onednn = (await loadOptional('@resnet-ts/tfjs-backend-onednn')) as {
+      setThreads: (n: number) => void;
+    };
     onednn.setThreads(config.threads);
   }
 
@@ -171,7 +174,9 @@ export async function train(
     cacheDir: config.cacheDir,
     onProgress: (done, total) => emit({ type: 'prepare', done, total }),
   });
-  const dataset: ImageDataset = opened.train;
+  const dataset: ImageDataset = config.maxPerClass
+    ? firstPerClass(opened.train, config.maxPerClass)
+    : opened.train;
   let trainIndices: Int32Array;
   let valIndices: Int32Array;
   let valDataset: ImageDataset | undefined;
@@ -451,36 +456,6 @@ export async function train(
     optimizer.dispose();
     model.dispose();
   }
-}
-
-/** One optimisation step: forward, loss, gradients, update. Returns the loss and the logits. */
-function trainStep(
-  model: ReturnType<typeof buildModel>,
-  optimizer: Optimizer,
-  vars: tf.Variable[],
-  x: Float32Array,
-  labels: Int32Array,
-  [height, width]: [number, number],
-  numClasses: number,
-  labelSmoothing: number,
-  lr: number,
-): { loss: number; scores: Float32Array } {
-  const input = tf.tensor4d(x, [labels.length, height, width, 3]);
-  const targets = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses), 'float32'));
-  let logits: tf.Tensor | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const out = model.apply(input, { training: true }) as tf.Tensor;
-    logits = tf.keep(out);
-    return tf.losses.softmaxCrossEntropy(targets, out, undefined, labelSmoothing) as tf.Scalar;
-  }, vars);
-  optimizer.apply(
-    vars.map((v) => grads[v.name] as tf.Tensor),
-    lr,
-  );
-  const loss = value.dataSync()[0] as number;
-  const scores = (logits as tf.Tensor).dataSync() as Float32Array;
-  tf.dispose([input, targets, value, logits as tf.Tensor, ...Object.values(grads)]);
-  return { loss, scores };
 }
 
 /** Drops log lines written after the checkpoint a run resumes from (they will be written again). */

@@ -52,6 +52,18 @@ export function subset<T extends ImageDataset>(dataset: T, indices: ArrayLike<nu
   return { ...dataset, labels, images };
 }
 
+/** The first `limit` samples of every class, in dataset order. */
+export function firstPerClass(dataset: ImageDataset, limit: number): ImageDataset {
+  const taken = new Map<number, number>();
+  const keep: number[] = [];
+  dataset.labels.forEach((label, i) => {
+    const n = taken.get(label) ?? 0;
+    if (n < limit) keep.push(i);
+    taken.set(label, n + 1);
+  });
+  return subset(dataset, keep);
+}
+
 /** Thrown for a dataset that cannot be used; the message names the folder or file. */
 export class DatasetError extends Error {
   override name = 'DatasetError';

@@ -40,3 +40,23 @@ describe('epoch order', () => {
     expect(permutation(1, () => 0.5)).toEqual(Int32Array.from([0]));
   });
 });
+
+describe('firstPerClass', () => {
+  it('keeps the first N samples of every class, pixels included', async () => {
+    const { firstPerClass } = await import('./dataset');
+    const images = new Uint8Array(6 * 3).map((_, i) => i);
+    const dataset = {
+      kind: 'memory' as const,
+      classes: ['a', 'b'],
+      labels: Int32Array.from([0, 1, 0, 0, 1, 1]),
+      images,
+      height: 1,
+      width: 1,
+      source: 't',
+    };
+    const small = firstPerClass(dataset, 2);
+    expect(Array.from(small.labels)).toEqual([0, 1, 0, 1]);
+    if (small.kind !== 'memory') throw new Error('expected memory');
+    expect(Array.from(small.images)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14]);
+  });
+});

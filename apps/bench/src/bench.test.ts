@@ -1,0 +1,173 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { encodeImage } from '@resnet-ts/augment';
+import { linearFit, powerFit } from './fit';
+import { markdownTable } from './markdown';
+import { run } from './program';
+
+async function capture(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(
+    argv,
+    (l) => out.push(l),
+    (l) => err.push(l),
+  );
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('fits and tables', () => {
+  it('recovers a line and a power law', () => {
+    const line = linearFit([
+      [1, 5],
+      [2, 7],
+      [4, 11],
+    ]);
+    expect(line.a).toBeCloseTo(3, 10);
+    expect(line.b).toBeCloseTo(2, 10);
+    expect(line.r2).toBeCloseTo(1, 10);
+    const power = powerFit([32, 64, 128].map((x) => [x, 0.5 * x ** 2] as [number, number]));
+    expect(power.k).toBeCloseTo(2, 10);
+    expect(power.c).toBeCloseTo(0.5, 8);
+  });
+
+  it('renders markdown tables', () => {
+    expect(markdownTable(['a', 'b'], [[1, 'x']])).toBe('| a | b |\n| --- | --- |\n| 1 | x |');
+  });
+});
+
+describe('resnet-bench', () => {
+  let out: string;
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'bench-'));
+  });
+
+  it('throughput measures each model in its own process and writes JSON and markdown', async () => {
+    const r = await capture([
+      'throughput',
+      '--models',
+      'resnet8',
+      '--batch',
+      '4',
+      '--steps',
+      '1',
+      '--warmup',
+      '0',
+      '--out',
+      out,
+    ]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const line = JSON.parse(r.out.split('\n').find((l) => l.includes('"peer":"resnet-ts"')) as string);
+    expect(line).toMatchObject({ model: 'resnet8', batch: 4, size: 32, params: 75_770, shortcut: 'A' });
+    expect(line.train_img_s).toBeGreaterThan(0);
+    expect(line.peak_rss_mb).toBeGreaterThan(0);
+    const [dir] = (await readdir(out)).filter((d) => d.endsWith('throughput'));
+    const saved = JSON.parse(readFileSync(path.join(out, dir!, 'throughput.json'), 'utf8'));
+    expect(saved.machine.cores).toBeGreaterThan(0);
+    expect(readFileSync(path.join(out, dir!, 'throughput.md'), 'utf8')).toContain(
+      '| resnet8 | 4 | 32 | 75,770 |',
+    );
+  });
+
+  it('a failing peer is reported, not fatal; its ratio comes from a working one', async () => {
+    const peer = `node -e "const a=process.argv; console.log(JSON.stringify({peer:'fake', train_img_s: 1, infer_img_s: 2}))" --`;
+    const r = await capture([
+      'throughput',
+      '--models',
+      'resnet8',
+      '--batch',
+      '2',
+      '--steps',
+      '1',
+      '--warmup',
+      '0',
+      '--peer',
+      peer,
+      '--peer',
+      'false',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/"vs":"fake","round":1,"train_ratio":[\d.]+/);
+    expect(r.out).toMatch(/"peer":"false","error":"peer failed on resnet8/);
+    expect(r.out).toMatch(/\| fake train \| fake infer \| train ×fake \|/);
+  });
+
+  it('compare trains every model on the same data and draws the seed’s charts', async () => {
+    const data = path.join(out, 'data');
+    for (const [c, name] of ['red', 'green'].entries()) {
+      await mkdir(path.join(data, name), { recursive: true });
+      for (let n = 0; n < 12; n++) {
+        const pixels = new Uint8Array(8 * 8 * 3).map((_, i) => (i % 3 === c ? 200 : 30) + ((i + n) % 20));
+        await encodeImage({ data: pixels, width: 8, height: 8, channels: 3 }, 'png').then((png) =>
+          import('node:fs/promises').then((fs) => fs.writeFile(path.join(data, name, `${n}.png`), png)),
+        );
+      }
+    }
+    const r = await capture([
+      'compare',
+      '--data',
+      data,
+      '--models',
+      'resnet8,resnet14',
+      '--epochs',
+      '2',
+      '--size',
+      '8',
+      '--per-class',
+      '10',
+      '--batch-size',
+      '4',
+      '--workers',
+      '0',
+      '--out',
+      out,
+    ]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const [dir] = (await readdir(out)).filter((d) => d.endsWith('compare'));
+    const result = JSON.parse(readFileSync(path.join(out, dir!, 'compare.json'), 'utf8'));
+    expect(result.rows.map((row: { model: string }) => row.model)).toEqual(['resnet8', 'resnet14']);
+    expect(result.rows[0].epochs).toHaveLength(2);
+    expect(result.rows[1].params).toBeGreaterThan(result.rows[0].params);
+    for (const chart of ['accuracy.svg', 'seconds-vs-params.svg', 'seconds-vs-flops.svg']) {
+      expect(readFileSync(path.join(out, dir!, chart), 'utf8')).toMatch(/^<svg/);
+    }
+  });
+
+  it('scaling fits the growth of step time', async () => {
+    const r = await capture([
+      'scaling',
+      '--depths',
+      '8,14',
+      '--batches',
+      '2,4',
+      '--sizes',
+      '16,32',
+      '--model',
+      'resnet8',
+      '--steps',
+      '1',
+      '--warmup',
+      '0',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    const [dir] = (await readdir(out)).filter((d) => d.endsWith('scaling'));
+    const summary = JSON.parse(readFileSync(path.join(out, dir!, 'scaling.json'), 'utf8')).summary;
+    expect(Object.keys(summary)).toEqual(['depth', 'batch', 'size']);
+    expect(existsSync(path.join(out, dir!, 'step-time-vs-size.svg'))).toBe(true);
+  });
+
+  it('bad flags exit 2, a bad model exits 1 with one line', async () => {
+    expect((await capture(['throughput', '--steps', 'x'])).code).toBe(2);
+    const r = await capture(['throughput', '--models', 'vgg', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^resnet-bench: measuring vgg failed: .*model: expected resnet<depth> or alexnet/);
+  });
+});
