@@ -238,3 +238,82 @@ describe('resnet summary and augment', () => {
     expect(Object.values(report.classes).map((c) => (c as { total: number }).total)).toEqual([5, 5, 5]);
   });
 });
+
+describe('resnet scrape', () => {
+  it('downloads exactly --per-class images per class from a URL list, and names a bad wnid', async () => {
+    const { createServer } = await import('node:http');
+    const jpegs = await Promise.all(
+      [0, 1, 2].map((n) =>
+        encodeImage(
+          {
+            data: new Uint8Array(40 * 40 * 3).map((_, i) => (i * (n + 3)) % 251),
+            width: 40,
+            height: 40,
+            channels: 3,
+          },
+          'jpeg',
+        ),
+      ),
+    );
+    const server = createServer((req, res) => {
+      const n = Number(req.url?.slice(1, 2));
+      if (!jpegs[n]) {
+        res.writeHead(404);
+        return res.end();
+      }
+      res.writeHead(200, { 'content-type': 'image/jpeg' });
+      res.end(jpegs[n]);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    try {
+      const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-'));
+      await mkdir(path.join(root, 'urls'));
+      await writeFile(
+        path.join(root, 'urls', 'n01440764.txt'),
+        [`${base}/9.jpg`, `${base}/0.jpg`, `${base}/1.jpg`, `${base}/2.jpg`].join('\n'),
+      );
+      const io = testIo();
+      const code = await run(
+        [
+          'scrape',
+          '--wnids',
+          'n01440764',
+          '--per-class',
+          '2',
+          '--url-source',
+          path.join(root, 'urls'),
+          '--out',
+          path.join(root, 'out'),
+          '--json',
+        ],
+        io.io,
+      );
+      expect(io.err()).toBe('');
+      expect(code).toBe(0);
+      expect(JSON.parse(io.out()).classes.n01440764).toMatchObject({ folder: 'tench', saved: 2 });
+      const { readdir } = await import('node:fs/promises');
+      expect(await readdir(path.join(root, 'out', 'tench'))).toHaveLength(2);
+      const bad = testIo();
+      expect(
+        await run(
+          [
+            'scrape',
+            '--wnids',
+            'n0000000x',
+            '--per-class',
+            '2',
+            '--url-source',
+            path.join(root, 'urls'),
+            '--out',
+            path.join(root, 'out'),
+          ],
+          bad.io,
+        ),
+      ).toBe(1);
+      expect(bad.err()).toMatch(/wnids: n0000000x is not in the class table/);
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { runAugment } from './commands/augment';
 import { runEval } from './commands/eval';
 import { runPredict } from './commands/predict';
+import { runScrape } from './commands/scrape';
 import { runSummary } from './commands/summary';
 import { runTrain } from './commands/train';
 import type { Io } from './io';
@@ -132,6 +133,50 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--seed <n>', 'seed (default 0)', integer)
     .option('--json', 'print JSON')
     .action(async (dir: string, options) => setExitCode(await runAugment(dir, options, io)));
+
+  program
+    .command('scrape')
+    .description(
+      'download an ImageNet-style dataset: validated, deduplicated, resumable, exactly --per-class images',
+    )
+    .option(
+      '--wnids <list>',
+      'WordNet ids, comma-separated (checked against the ILSVRC-2012 table or --class-info)',
+    )
+    .option('--classes <n>', 'or this many random classes (seeded)', positiveInteger)
+    .option(
+      '--min-urls <n>',
+      "random classes need at least this many URLs (default: the seed's per-class/0.8 rule)",
+      positiveInteger,
+    )
+    .option('--class-info <json>', "class table in the seed's imagenet_class_info.json format")
+    .option('--flickr-only', 'only Flickr URLs')
+    .requiredOption('--per-class <n>', 'images per class', positiveInteger)
+    .requiredOption('--out <dir>', 'output root: <out>/<class name>/<wnid>_<sha256>.<ext>')
+    .requiredOption(
+      '--url-source <source>',
+      'http(s) template with {wnid}, a directory of <wnid>.txt, or a CSV/TSV/JSONL list',
+    )
+    .option('--concurrency <n>', 'requests in flight (default 64)', positiveInteger)
+    .option('--per-host <n>', 'requests per host (default 8)', positiveInteger)
+    .option('--timeout <ms>', 'whole-request timeout per attempt (default 30000)', positiveInteger)
+    .option('--retries <n>', 'retries of transient failures (default 2)', integer)
+    .option('--min-size <pixels>', 'minimum width and height (default 32)', positiveInteger)
+    .option(
+      '--resize-shorter <pixels>',
+      'shrink so the shorter side is at most this, re-encode JPEG',
+      positiveInteger,
+    )
+    .option(
+      '--resize-max <pixels>',
+      'shrink so the longer side is at most this, re-encode JPEG',
+      positiveInteger,
+    )
+    .option('--debug-csv', "write the seed's per-URL debug CSV")
+    .option('--no-noai', 'ignore X-Robots-Tag noai / noimageai (respected by default)')
+    .option('--seed <n>', 'seed for random classes', integer)
+    .option('--json', 'print the report as JSON')
+    .action(async (options) => setExitCode(await runScrape(options, io)));
 
   return program;
 }

@@ -1,0 +1,37 @@
+import { appendFile, readFile } from 'node:fs/promises';
+import type { ErrorKind } from './fetch';
+
+/** One settled URL. `unneeded` marks URLs left untried once the class reached its quota. */
+export interface ManifestEntry {
+  url: string;
+  status: 'ok' | 'failed' | 'duplicate' | 'unneeded';
+  kind?: ErrorKind;
+  httpStatus?: number;
+  message?: string;
+  bytes?: number;
+  sha256?: string;
+  width?: number;
+  height?: number;
+  /** File name inside the class folder (status ok). */
+  file?: string;
+}
+
+/** Reads a JSONL manifest; a torn last line (killed mid-write) is ignored. */
+export async function readManifest(file: string): Promise<ManifestEntry[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const entries: ManifestEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      entries.push(JSON.parse(line) as ManifestEntry);
+    } catch {
+      // torn line: its URL is simply not settled
+    }
+  }
+  return entries;
+}
+
+/** Appends entries as one write, so a line is whole or absent. */
+export async function appendManifest(file: string, entries: ManifestEntry[]): Promise<void> {
+  if (entries.length > 0) await appendFile(file, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+}

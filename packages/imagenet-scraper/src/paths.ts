@@ -1,0 +1,23 @@
+/**
+ * A class name made safe as one folder name: no separators, no `..`, no control characters, no
+ * leading dots, bounded length. Distinct wnids stay distinct through the wnid fallback.
+ */
+export function safeFolderName(name: string, wnid: string): string {
+  const cleaned = name
+    .normalize('NFC')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+    .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '_')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/^\.+/, '')
+    .slice(0, 120)
+    .trim();
+  return cleaned === '' || cleaned === '.' || cleaned === '..' ? wnid : cleaned;
+}
+
+/** `<wnid>_<first 16 hex of sha256>.<ext>`: no collisions between different images, no URL in it. */
+export function imageFileName(wnid: string, sha256: string, ext: string): string {
+  return `${wnid}_${sha256.slice(0, 16)}.${ext}`;
+}
+
+export const IMAGE_FILE = /^n\d{8}_[0-9a-f]{16}\.(jpg|png|gif|webp)$/;

@@ -1,0 +1,260 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ilsvrc2012Classes, selectClasses } from './classes';
+import { readManifest } from './manifest';
+import { type ScrapeOptions, scrape } from './scrape';
+import { type FaultServer, startFaultServer } from './testing/server';
+
+let server: FaultServer;
+beforeAll(async () => {
+  server = await startFaultServer();
+});
+afterAll(() => server.close());
+
+const table = ilsvrc2012Classes();
+const tench = table.get('n01440764')!;
+const goldfish = table.get('n01443537')!;
+
+const fast = {
+  concurrency: 8,
+  perHost: 4,
+  headersTimeoutMs: 400,
+  bodyTimeoutMs: 400,
+  timeoutMs: 1500,
+  retries: 1,
+  backoffMs: 10,
+  maxRetryAfterMs: 2000,
+  maxBytes: 1 << 20,
+  statsEveryMs: 100,
+};
+
+function filesIn(dir: string): string[] {
+  return readdirSync(dir).sort();
+}
+
+describe('scrape against a faulty server', () => {
+  let out: string;
+  let report: Awaited<ReturnType<typeof scrape>>;
+  const urls = () =>
+    new Map([
+      [
+        tench.wnid,
+        [
+          '/status/404',
+          '/img/1.jpg',
+          '/status/500',
+          '/dup/1.jpg',
+          '/slow-headers',
+          '/img/2.jpg',
+          '/html200',
+          '/truncated',
+          '/cut.jpg',
+          '/wrong-type',
+          '/busy/3',
+          '/placeholder',
+          '/tiny',
+          '/small-file',
+          '/slow-body',
+          '/img/4.jpg',
+          '/img/5.jpg',
+          '/img/6.jpg',
+          '/img/7.jpg',
+        ].map((p) => server.base + p),
+      ],
+      [
+        goldfish.wnid,
+        [
+          '/dup/2.jpg',
+          '/loop/a',
+          '/big',
+          '/noai',
+          'ftp://example.com/x.jpg',
+          '/redirect/10',
+          '/img/11.jpg',
+          '/img/12.jpg',
+        ].map((p) => (p.startsWith('/') ? server.base + p : p)),
+      ],
+    ]);
+
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(os.tmpdir(), 'scrape-'));
+    report = await scrape({
+      out,
+      classes: [tench, goldfish],
+      urls: urls(),
+      perClass: 4,
+      debugCsv: true,
+      ...fast,
+    });
+  }, 60_000);
+
+  it('saves exactly the quota per class, the first good images in list order', () => {
+    expect(report.classes[tench.wnid]).toMatchObject({ folder: 'tench', saved: 4, short: false });
+    expect(report.classes[goldfish.wnid]).toMatchObject({ folder: 'goldfish', saved: 3, short: true });
+    const entries = readFileSync(path.join(out, '.scrape', 'manifests', `${tench.wnid}.jsonl`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const ok = entries.filter((e) => e.status === 'ok').map((e) => new URL(e.url).pathname);
+    expect(ok).toEqual(['/img/1.jpg', '/img/2.jpg', '/busy/3', '/img/4.jpg']);
+    expect(filesIn(path.join(out, 'tench'))).toHaveLength(4);
+    expect(filesIn(path.join(out, 'goldfish'))).toHaveLength(3);
+    for (const file of filesIn(path.join(out, 'tench')))
+      expect(file).toMatch(/^n01440764_[0-9a-f]{16}\.jpg$/);
+  });
+
+  it('records why each URL failed, and accounts for every URL', async () => {
+    const entries = await readManifest(path.join(out, '.scrape', 'manifests', `${tench.wnid}.jsonl`));
+    const kind = (p: string) => entries.find((e) => e.url === server.base + p);
+    expect(kind('/status/404')).toMatchObject({ status: 'failed', kind: 'http-status', httpStatus: 404 });
+    expect(kind('/status/500')).toMatchObject({ status: 'failed', kind: 'http-status', httpStatus: 500 });
+    expect(kind('/dup/1.jpg')).toMatchObject({ status: 'duplicate' });
+    expect(kind('/slow-headers')).toMatchObject({ status: 'failed', kind: 'timeout' });
+    expect(kind('/html200')).toMatchObject({ kind: 'content-type' });
+    expect(kind('/truncated')?.kind).toMatch(/network|corrupt/);
+    expect(kind('/cut.jpg')).toMatchObject({ kind: 'corrupt' });
+    expect(kind('/wrong-type')).toMatchObject({ kind: 'content-type' });
+    expect(kind('/placeholder')).toMatchObject({ kind: 'placeholder' });
+    expect(kind('/tiny')).toMatchObject({ kind: 'small-dimensions' });
+    expect(kind('/small-file')).toMatchObject({ kind: 'too-small' });
+    expect(kind('/slow-body')).toMatchObject({ kind: 'timeout' });
+    expect(kind('/img/5.jpg')).toMatchObject({ status: 'unneeded' });
+    expect(new Set(entries.map((e) => e.url)).size).toBe(urls().get(tench.wnid)!.length);
+    const goldfishEntries = await readManifest(
+      path.join(out, '.scrape', 'manifests', `${goldfish.wnid}.jsonl`),
+    );
+    const g = (p: string) => goldfishEntries.find((e) => e.url === (p.startsWith('/') ? server.base + p : p));
+    expect(g('/dup/2.jpg')).toMatchObject({ status: 'duplicate' }); // the same image as tench's /img/2.jpg
+    expect(g('/loop/a')).toMatchObject({ kind: 'redirects' });
+    expect(g('/big')).toMatchObject({ kind: 'too-large' });
+    expect(g('/noai')).toMatchObject({ kind: 'robots' });
+    expect(g('ftp://example.com/x.jpg')).toMatchObject({ kind: 'invalid-url' });
+    expect(g('/redirect/10')).toMatchObject({ status: 'ok' });
+    expect(server.hits.get('/busy/3')).toBe(2); // 429 with Retry-After, then the image
+    expect(server.hits.get('/status/404')).toBe(1); // permanent: not retried
+    expect(server.hits.get('/status/500')).toBe(2); // transient: retried once
+  });
+
+  it('writes statistics split by host group, and the seed’s debug CSV', () => {
+    const stats = JSON.parse(readFileSync(path.join(out, '.scrape', 'stats.json'), 'utf8'));
+    expect(stats.succeeded).toBe(7);
+    expect(stats.other.failures.timeout).toBe(2);
+    expect(stats.flickr.tried).toBe(0);
+    const csv = readFileSync(path.join(out, '.scrape', 'debug.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(csv[0]).toBe('wnid,url,host_group,status,kind,http_status,bytes,ms');
+    expect(csv).toHaveLength(1 + stats.tried);
+  });
+
+  it('a second run changes nothing and fetches nothing new', async () => {
+    const before = new Map(server.hits);
+    const again = await scrape({ out, classes: [tench, goldfish], urls: urls(), perClass: 4, ...fast });
+    expect(again.classes[tench.wnid]?.saved).toBe(4);
+    expect(filesIn(path.join(out, 'tench'))).toHaveLength(4);
+    expect([...server.hits].filter(([url, n]) => url.startsWith('/img') && n !== before.get(url))).toEqual(
+      [],
+    );
+  });
+});
+
+describe('classes and names', () => {
+  it('validates wnids against the ILSVRC table and picks random classes with a seed', () => {
+    expect(table.size).toBe(1000);
+    expect(() => selectClasses(table, { wnids: ['n99999999'] })).toThrow(
+      /n99999999 is not in the class table/,
+    );
+    const a = selectClasses(table, { count: 5, seed: 1 }).map((c) => c.wnid);
+    expect(selectClasses(table, { count: 5, seed: 1 }).map((c) => c.wnid)).toEqual(a);
+    expect(selectClasses(table, { count: 5, seed: 2 }).map((c) => c.wnid)).not.toEqual(a);
+  });
+
+  it('keeps class names and URLs from escaping the output folder', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-'));
+    const evil = { wnid: 'n00000001', name: '../../etc' };
+    const crane1 = { wnid: 'n02012849', name: 'crane' };
+    const crane2 = { wnid: 'n03126707', name: 'crane' };
+    const urls = new Map([
+      [evil.wnid, [`${server.base}/img/20.jpg`]],
+      [crane1.wnid, [`${server.base}/img/21.jpg`]],
+      [crane2.wnid, [`${server.base}/img/22.jpg`]],
+    ]);
+    const report = await scrape({ out, classes: [evil, crane1, crane2], urls, perClass: 1, ...fast });
+    expect(Object.values(report.classes).map((c) => c.folder)).toEqual([
+      '_.._etc',
+      'crane (n02012849)',
+      'crane (n03126707)',
+    ]);
+    expect(filesIn(out).filter((f) => !f.startsWith('.'))).toEqual([
+      '_.._etc',
+      'crane (n02012849)',
+      'crane (n03126707)',
+    ]);
+  });
+});
+
+describe('kill and resume', () => {
+  it('SIGKILL midway, then resume: exactly the files of an uninterrupted run', async () => {
+    const slow = await startFaultServer({ delayMs: 40 });
+    try {
+      const list = Array.from({ length: 60 }, (_, i) =>
+        i % 7 === 3
+          ? `${slow.base}/status/404`
+          : i % 11 === 5
+            ? `${slow.base}/dup/${i - 1}.jpg`
+            : `${slow.base}/img/${100 + i}.jpg`,
+      );
+      const config = (
+        out: string,
+      ): Omit<ScrapeOptions, 'urls' | 'classes'> & { urls: [string, string[]][]; classes: object[] } => ({
+        out,
+        classes: [tench, goldfish],
+        urls: [
+          [tench.wnid, list.slice(0, 30)],
+          [goldfish.wnid, list.slice(30)],
+        ],
+        perClass: 18,
+        ...fast,
+      });
+      const reference = await mkdtemp(path.join(os.tmpdir(), 'scrape-ref-'));
+      const { urls, ...rest } = config(reference);
+      await scrape({ ...(rest as ScrapeOptions), urls: new Map(urls) });
+
+      const killed = await mkdtemp(path.join(os.tmpdir(), 'scrape-kill-'));
+      const configFile = path.join(killed, '..', `${path.basename(killed)}.json`);
+      writeFileSync(configFile, JSON.stringify(config(killed)));
+      const child = spawn(process.execPath, [path.join(__dirname, 'testing', 'run-scrape.cjs'), configFile], {
+        stdio: 'ignore',
+      });
+      // Kill once some, but not all, images of the first class are on disk.
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          const dir = path.join(killed, 'tench');
+          if (existsSync(dir) && readdirSync(dir).length >= 6) {
+            clearInterval(timer);
+            child.kill('SIGKILL');
+            resolve();
+          }
+        }, 5);
+      });
+      await new Promise((resolve) => child.on('exit', resolve));
+      expect(readdirSync(path.join(killed, 'tench')).length).toBeLessThan(18);
+      const again = config(killed);
+      await scrape({ ...(again as unknown as ScrapeOptions), urls: new Map(again.urls) });
+      for (const folder of ['tench', 'goldfish']) {
+        expect(filesIn(path.join(killed, folder))).toEqual(filesIn(path.join(reference, folder)));
+        for (const f of filesIn(path.join(killed, folder))) {
+          expect(statSync(path.join(killed, folder, f)).size).toBe(
+            statSync(path.join(reference, folder, f)).size,
+          );
+        }
+      }
+      expect(readdirSync(path.join(killed, '.scrape', 'tmp'))).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import sharp, { type OutputInfo } from 'sharp';
+import type { ErrorKind } from './fetch';
+
+export type ImageFormat = 'jpg' | 'png' | 'gif' | 'webp';
+
+/** The format a file's first bytes announce, or undefined. */
+export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
+  const b = bytes;
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpg';
+  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
+  if (b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38) return 'gif';
+  const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  return undefined;
+}
+
+export interface ValidateOptions {
+  minBytes: number;
+  minWidth: number;
+  minHeight: number;
+  maxPixels: number;
+  /** sha256 hex digests of known placeholder images, rejected outright. */
+  placeholderHashes?: Set<string>;
+}
+
+export type Validation =
+  | { ok: true; sha256: string; format: ImageFormat; width: number; height: number }
+  | { ok: false; kind: ErrorKind; message: string; sha256?: string };
+
+// Flickr's "This photo is no longer available" image: a flat grey card at these sizes.
+const FLICKR_PLACEHOLDER_SIZES = new Set([
+  '500x374',
+  '500x375',
+  '240x179',
+  '240x180',
+  '100x75',
+  '1024x768',
+  '640x480',
+  '320x240',
+]);
+
+/** Mean per-channel standard deviation of 8-bit RGB pixels (a flat card has almost none). */
+function spread(data: Buffer, channels: number): number {
+  let total = 0;
+  for (let c = 0; c < Math.min(3, channels); c++) {
+    let sum = 0;
+    let squares = 0;
+    let n = 0;
+    for (let i = c; i < data.length; i += channels * 7) {
+      const v = data[i] as number;
+      sum += v;
+      squares += v * v;
+      n++;
+    }
+    total += Math.sqrt(Math.max(0, squares / n - (sum / n) ** 2));
+  }
+  return total / Math.min(3, channels);
+}
+
+/**
+ * Checks a downloaded body: minimum size, magic bytes, a full decode (a truncated file fails),
+ * minimum width and height, and Flickr's placeholder.
+ */
+export async function validateImage(bytes: Buffer, options: ValidateOptions): Promise<Validation> {
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (bytes.length < options.minBytes)
+    return { ok: false, kind: 'too-small', message: `${bytes.length} bytes < ${options.minBytes}`, sha256 };
+  const format = sniffFormat(bytes);
+  if (!format)
+    return { ok: false, kind: 'not-image', message: 'no JPEG, PNG, GIF or WebP signature', sha256 };
+  if (options.placeholderHashes?.has(sha256))
+    return { ok: false, kind: 'placeholder', message: 'a known placeholder image', sha256 };
+  let data: Buffer;
+  let info: OutputInfo;
+  try {
+    ({ data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: options.maxPixels })
+      .raw()
+      .toBuffer({ resolveWithObject: true }));
+  } catch (error) {
+    return {
+      ok: false,
+      kind: 'corrupt',
+      message: (error as Error).message.split('\n')[0] ?? 'undecodable',
+      sha256,
+    };
+  }
+  const { width, height } = info;
+  if (width < options.minWidth || height < options.minHeight) {
+    return {
+      ok: false,
+      kind: 'small-dimensions',
+      message: `${width}×${height} < ${options.minWidth}×${options.minHeight}`,
+      sha256,
+    };
+  }
+  if (FLICKR_PLACEHOLDER_SIZES.has(`${width}x${height}`) && spread(data, info.channels) < 12) {
+    return {
+      ok: false,
+      kind: 'placeholder',
+      message: `a flat ${width}×${height} card (Flickr's "photo unavailable")`,
+      sha256,
+    };
+  }
+  return { ok: true, sha256, format, width, height };
+}
+
+export interface ResizeOptions {
+  /** Shrink so the shorter side is at most this. */
+  shorter?: number;
+  /** Shrink so the longer side is at most this. */
+  max?: number;
+  /** JPEG quality of re-encoded images. Default 90. */
+  quality?: number;
+}
+
+/** Resizes (never enlarges) and re-encodes as JPEG, EXIF orientation applied. */
+export async function resizeImage(bytes: Buffer, options: ResizeOptions): Promise<Buffer> {
+  let pipeline = sharp(bytes).rotate();
+  if (options.shorter)
+    pipeline = pipeline.resize({
+      width: options.shorter,
+      height: options.shorter,
+      fit: 'outside',
+      withoutEnlargement: true,
+    });
+  if (options.max)
+    pipeline = pipeline.resize({
+      width: options.max,
+      height: options.max,
+      fit: 'inside',
+      withoutEnlargement: true,
+    });
+  return pipeline
+    .flatten({ background: '#000' })
+    .jpeg({ quality: options.quality ?? 90 })
+    .toBuffer();
+}
