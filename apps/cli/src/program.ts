@@ -52,6 +52,12 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     )
     .option('--decay-all', 'also decay batch-norm and bias parameters')
     .option('--label-smoothing <eps>', 'label smoothing (default 0)', number)
+    .option('--mixup <alpha>', 'MixUp every training batch with Beta(alpha, alpha) (e.g. 0.2)', number)
+    .option(
+      '--cutmix <alpha>',
+      'CutMix every training batch (e.g. 1.0); with --mixup, one of the two per batch',
+      number,
+    )
     .option('--val-split <fraction>', 'stratified validation fraction of --data (default 0.1)', number)
     .option('--augment <spec>', 'standard|flip|none, or a JSON pipeline {"steps":[…]} / @file')
     .addOption(

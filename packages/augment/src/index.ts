@@ -5,7 +5,16 @@ export {
   balanceClasses,
   DEFAULT_BALANCE_OPS,
 } from './balance';
-export { flipBatch, padCropFlipBatch } from './batch';
+export {
+  colorJitterBatch,
+  cutmixBatch,
+  flipBatch,
+  flipVerticalBatch,
+  mixupBatch,
+  padCropFlipBatch,
+  randomErasingBatch,
+  randomResizedCropBatch,
+} from './batch';
 export { type ColorJitterOptions, colorJitter, type RandomErasingOptions, randomErasing } from './color';
 export { type AugmentStep, compose, type Pipeline, type PipelineSpec, type SampleKey } from './compose';
 export {
@@ -17,7 +26,7 @@ export {
   type ImageFormat,
   type RgbImage,
 } from './image';
-export { type Batch, betaSample, cutmix, mixup } from './mix';
+export { type Batch, betaSample, cutmix, cutmixBox, mixPartners, mixup } from './mix';
 export {
   CAFFE_BGR_MEAN,
   IMAGENET_PER_CHANNEL,

@@ -51,7 +51,7 @@ export function betaSample(alpha: number, random: () => number): number {
 }
 
 /** A random permutation of 0..n-1 (Fisher–Yates): each sample's mixing partner. */
-function permutation(n: number, random: () => number): number[] {
+export function mixPartners(n: number, random: () => number): number[] {
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = randomInt(random, i + 1);
@@ -77,7 +77,7 @@ export function mixup(batch: Batch, alpha: number, random: () => number): Batch 
   checkBatch(batch);
   const lambda = betaSample(alpha, random);
   const n = batch.shape[0];
-  const partner = permutation(n, random);
+  const partner = mixPartners(n, random);
   const size = batch.images.length / n;
   const images = new Float32Array(batch.images.length);
   for (let i = 0; i < n; i++) {
@@ -89,6 +89,21 @@ export function mixup(batch: Batch, alpha: number, random: () => number): Batch 
   return { ...batch, images, labels: mixLabels(batch, partner, new Array(n).fill(lambda)) };
 }
 
+/** CutMix's box: area (1 - λ), centred at a uniform pixel, clipped to the image. */
+export function cutmixBox(height: number, width: number, lambda: number, random: () => number) {
+  const cut = Math.sqrt(1 - lambda);
+  const boxH = Math.round(height * cut);
+  const boxW = Math.round(width * cut);
+  const cy = randomInt(random, height);
+  const cx = randomInt(random, width);
+  return {
+    top: Math.max(0, cy - Math.floor(boxH / 2)),
+    bottom: Math.min(height, cy + Math.ceil(boxH / 2)),
+    left: Math.max(0, cx - Math.floor(boxW / 2)),
+    right: Math.min(width, cx + Math.ceil(boxW / 2)),
+  };
+}
+
 /**
  * CutMix (Yun et al. 2019): a box of area (1 - λ) pasted from a partner sample; labels mixed by the
  * box's exact area after clipping to the image.
@@ -97,16 +112,8 @@ export function cutmix(batch: Batch, alpha: number, random: () => number): Batch
   checkBatch(batch);
   const [n, height, width, channels] = batch.shape;
   const lambda = betaSample(alpha, random);
-  const partner = permutation(n, random);
-  const cut = Math.sqrt(1 - lambda);
-  const boxH = Math.round(height * cut);
-  const boxW = Math.round(width * cut);
-  const cy = randomInt(random, height);
-  const cx = randomInt(random, width);
-  const top = Math.max(0, cy - Math.floor(boxH / 2));
-  const bottom = Math.min(height, cy + Math.ceil(boxH / 2));
-  const left = Math.max(0, cx - Math.floor(boxW / 2));
-  const right = Math.min(width, cx + Math.ceil(boxW / 2));
+  const partner = mixPartners(n, random);
+  const { top, bottom, left, right } = cutmixBox(height, width, lambda, random);
   const images = batch.images.slice();
   const size = height * width * channels;
   for (let i = 0; i < n; i++) {

@@ -1,4 +1,13 @@
-import { compose, decodeImage, type Pipeline, type PipelineSpec, type RgbImage } from '@resnet-ts/augment';
+import {
+  compose,
+  cutmix,
+  decodeImage,
+  mixup,
+  type Pipeline,
+  type PipelineSpec,
+  type RgbImage,
+  sampleRandom,
+} from '@resnet-ts/augment';
 
 /** What a batch is assembled from: in-memory pixels (shared with workers) or image files. */
 export type BatchSource =
@@ -18,6 +27,52 @@ export interface BatchTask {
   seed: number;
   epoch: number;
   indices: Int32Array;
+  /** Batch-level MixUp/CutMix (training): mixes inputs and one-hot targets of this batch. */
+  mix?: BatchMix;
+}
+
+export interface BatchMix {
+  /** Beta(α, α) of MixUp; CutMix's. When both are set, each batch uses one of them (50/50). */
+  mixup?: number;
+  cutmix?: number;
+  labels: Int32Array;
+  classes: number;
+  /** Position of the batch in its epoch: with (seed, epoch) it fixes the batch's randomness. */
+  batch: number;
+}
+
+export interface AssembledBatch {
+  /** NHWC float32 inputs. */
+  x: Float32Array;
+  /** Soft targets (N × classes) when the batch was mixed. */
+  targets?: Float32Array;
+}
+
+/** MixUp or CutMix on an assembled batch; randomness from (seed, epoch, batch) only. */
+function mixBatch(
+  x: Float32Array,
+  mix: BatchMix,
+  seed: number,
+  epoch: number,
+  [height, width]: [number, number],
+): AssembledBatch {
+  const n = mix.labels.length;
+  const labels = new Float32Array(n * mix.classes);
+  mix.labels.forEach((label, i) => {
+    labels[i * mix.classes + label] = 1;
+  });
+  const random = sampleRandom(seed, epoch, -1_000_000 - mix.batch);
+  const useCutmix = mix.cutmix !== undefined && (mix.mixup === undefined || random() < 0.5);
+  const batch = {
+    images: x,
+    labels,
+    shape: [n, height, width, 3] as [number, number, number, number],
+    classes: mix.classes,
+  };
+  const mixed = useCutmix
+    ? cutmix(batch, mix.cutmix as number, random)
+    : mixup(batch, mix.mixup as number, random);
+  return { x: mixed.images, targets: mixed.labels };
 }
 
 /** Builds batches; one instance per thread. */
@@ -44,7 +99,7 @@ export class BatchAssembler {
   }
 
   /** NHWC float32 inputs for `task.indices`; each sample's randomness is (seed, epoch, index). */
-  async assemble(task: BatchTask): Promise<Float32Array> {
+  async assemble(task: BatchTask): Promise<AssembledBatch> {
     const [height, width] = this.preprocessing.inputSize;
     const size = height * width * 3;
     const out = new Float32Array(task.indices.length * size);
@@ -65,6 +120,7 @@ export class BatchAssembler {
         else for (let i = 0; i < size; i++) out[k * size + i] = image.data[i] as number;
       }),
     );
-    return out;
+    const single = task.mix && task.indices.length < 2; // nothing to mix with
+    return task.mix && !single ? mixBatch(out, task.mix, task.seed, task.epoch, [height, width]) : { x: out };
   }
 }

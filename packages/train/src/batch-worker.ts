@@ -7,8 +7,12 @@ const assembler = new BatchAssembler(source, preprocessing);
 
 parentPort?.on('message', async (message: { id: number; task: BatchTask }) => {
   try {
-    const x = await assembler.assemble(message.task);
-    parentPort?.postMessage({ id: message.id, x }, [x.buffer as ArrayBuffer]);
+    const batch = await assembler.assemble(message.task);
+    const transfer = [
+      batch.x.buffer as ArrayBuffer,
+      ...(batch.targets ? [batch.targets.buffer as ArrayBuffer] : []),
+    ];
+    parentPort?.postMessage({ id: message.id, batch }, transfer);
   } catch (error) {
     parentPort?.postMessage({ id: message.id, error: (error as Error).message });
   }

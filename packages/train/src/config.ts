@@ -63,6 +63,10 @@ export const trainConfigSchema = z
     /** Also decay batch-norm and bias parameters. */
     decayAll: z.boolean().default(false),
     labelSmoothing: z.number().min(0).lt(1).default(0),
+    /** MixUp's Beta(α, α) for every training batch (Zhang et al.; 0.2 is common). */
+    mixup: z.number().positive().optional(),
+    /** CutMix's α (Yun et al.; 1.0 is common). With mixup too, each batch uses one of them. */
+    cutmix: z.number().positive().optional(),
     valSplit: z.number().min(0).lt(1).default(0.1),
     /** Use only the first N images of each class (quick experiments, architecture comparisons). */
     maxPerClass: positiveInt.optional(),

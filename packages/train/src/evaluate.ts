@@ -56,7 +56,7 @@ export async function evaluate(
   const batches = toBatches(indices, options.batchSize);
   let offset = 0;
   let b = 0;
-  for await (const x of loader.batches(batches, 'eval', options.seed ?? 0, 0)) {
+  for await (const { x } of loader.batches(batches, 'eval', options.seed ?? 0, 0)) {
     const batch = batches[b++] as Int32Array;
     const batchLabels = Int32Array.from(batch, (i) => labels[i] as number);
     const scores = tf.tidy(() => {

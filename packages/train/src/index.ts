@@ -1,4 +1,11 @@
-export { BatchAssembler, type BatchSource, type BatchTask, type Preprocessing } from './assemble';
+export {
+  type AssembledBatch,
+  BatchAssembler,
+  type BatchMix,
+  type BatchSource,
+  type BatchTask,
+  type Preprocessing,
+} from './assemble';
 export { type BackendChoice, BackendError, useBackend } from './backend';
 export {
   describeMachine,

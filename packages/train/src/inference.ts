@@ -144,7 +144,7 @@ export async function predictImages(
           }
         : bundle.preprocessing;
     const assembler = new BatchAssembler({ kind: 'files', files: images }, eval_);
-    const x = await assembler.assemble({
+    const { x } = await assembler.assemble({
       mode: 'eval',
       seed: 0,
       epoch: 0,

@@ -14,7 +14,7 @@ const preprocessing: Preprocessing = {
 
 async function collect(loader: BatchLoader, batches: Int32Array[], mode: 'train' | 'eval', epoch: number) {
   const out: Float32Array[] = [];
-  for await (const x of loader.batches(batches, mode, 5, epoch)) out.push(x);
+  for await (const { x } of loader.batches(batches, mode, 5, epoch)) out.push(x);
   await loader.close();
   return out;
 }
@@ -65,5 +65,28 @@ describe('BatchLoader', () => {
     const failing = new BatchLoader(fileSource, preprocessing, { workers: 1 });
     await expect(collect(failing, [Int32Array.from([4])], 'eval', 0)).rejects.toThrow(/missing.png/);
     await failing.close();
+  });
+
+  it('mixes training batches identically with or without workers; targets sum to 1', async () => {
+    const labels = Int32Array.from({ length: 20 }, (_, i) => i % 4);
+    const mixing = { mixup: 0.4, cutmix: 1, classes: 4, labels, firstBatch: 3 };
+    const run = async (workers: number) => {
+      const loader = new BatchLoader(source, preprocessing, { workers });
+      const out = [];
+      for await (const batch of loader.batches(batches, 'train', 5, 1, mixing)) out.push(batch);
+      await loader.close();
+      return out;
+    };
+    const inline = await run(0);
+    expect(await run(1)).toEqual(inline);
+    for (const { targets } of inline) {
+      expect(targets).toBeDefined();
+      for (let n = 0; n < targets!.length / 4; n++) {
+        const sum = targets!.subarray(n * 4, n * 4 + 4).reduce((a, b) => a + b, 0);
+        expect(sum).toBeCloseTo(1, 5);
+      }
+    }
+    const plain = await collect(new BatchLoader(source, preprocessing, { workers: 0 }), batches, 'train', 1);
+    expect(inline.map((b) => b.x)).not.toEqual(plain);
   });
 });

@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BatchAssembler, type BatchSource, type BatchTask, type Preprocessing } from './assemble';
+import {
+  type AssembledBatch,
+  BatchAssembler,
+  type BatchMix,
+  type BatchSource,
+  type BatchTask,
+  type Preprocessing,
+} from './assemble';
 
 export interface LoaderOptions {
   /** Worker threads assembling batches; 0 assembles on the calling thread. */
@@ -19,7 +26,7 @@ function workerFile(): string {
   throw new Error(`batch worker not found at ${beside}; build @resnet-ts/train first (npm run build)`);
 }
 
-type Pending = { resolve: (x: Float32Array) => void; reject: (e: Error) => void };
+type Pending = { resolve: (batch: AssembledBatch) => void; reject: (e: Error) => void };
 
 /**
  * Turns index lists into input batches, in order, with `prefetch` batches in flight on worker
@@ -42,10 +49,10 @@ export class BatchLoader {
     const file = workerFile();
     for (let i = 0; i < options.workers; i++) {
       const worker = new Worker(file, { workerData: { source, preprocessing } });
-      worker.on('message', (message: { id: number; x?: Float32Array; error?: string }) => {
+      worker.on('message', (message: { id: number; batch?: AssembledBatch; error?: string }) => {
         const pending = this.pending.get(message.id);
         this.pending.delete(message.id);
-        if (message.x) pending?.resolve(message.x);
+        if (message.batch) pending?.resolve(message.batch);
         else pending?.reject(new Error(message.error ?? 'batch worker failed'));
       });
       worker.on('error', (error) => {
@@ -56,7 +63,7 @@ export class BatchLoader {
     }
   }
 
-  private request(task: BatchTask): Promise<Float32Array> {
+  private request(task: BatchTask): Promise<AssembledBatch> {
     if (this.local) return this.local.assemble(task);
     const id = this.nextId++;
     const worker = this.workers[this.nextWorker++ % this.workers.length] as Worker;
@@ -66,27 +73,43 @@ export class BatchLoader {
     });
   }
 
-  /** Yields one input batch per entry of `batches`, in order, keeping `prefetch` requests ahead. */
+  /**
+   * Yields one input batch per entry of `batches`, in order, keeping `prefetch` requests ahead.
+   * With `mixing`, training batches are MixUp/CutMix-ed (labels from `mixing.labels`, batch numbers
+   * counted from `mixing.firstBatch`, so a resumed epoch mixes as the uninterrupted one did).
+   */
   async *batches(
     batches: Int32Array[],
     mode: BatchTask['mode'],
     seed: number,
     epoch: number,
-  ): AsyncGenerator<Float32Array> {
-    const queue: Promise<Float32Array>[] = [];
+    mixing?: Omit<BatchMix, 'labels' | 'batch'> & { labels: Int32Array; firstBatch: number },
+  ): AsyncGenerator<AssembledBatch> {
+    const queue: Promise<AssembledBatch>[] = [];
     let next = 0;
     const fill = () => {
       while (next < batches.length && queue.length < (this.local ? 1 : this.prefetch)) {
-        const promise = this.request({ mode, seed, epoch, indices: batches[next++] as Int32Array });
+        const indices = batches[next] as Int32Array;
+        const mix: BatchMix | undefined = mixing
+          ? {
+              mixup: mixing.mixup,
+              cutmix: mixing.cutmix,
+              classes: mixing.classes,
+              labels: Int32Array.from(indices, (i) => mixing.labels[i] as number),
+              batch: mixing.firstBatch + next,
+            }
+          : undefined;
+        next++;
+        const promise = this.request({ mode, seed, epoch, indices, mix });
         promise.catch(() => undefined); // surfaced when awaited in order
         queue.push(promise);
       }
     };
     fill();
     while (queue.length > 0) {
-      const x = await (queue.shift() as Promise<Float32Array>);
+      const batch = await (queue.shift() as Promise<AssembledBatch>);
       fill();
-      yield x;
+      yield batch;
     }
   }
 

@@ -13,9 +13,13 @@ export function trainStep(
   numClasses: number,
   labelSmoothing: number,
   lr: number,
+  /** Soft targets (N × classes) of a mixed batch; one-hot `labels` otherwise. */
+  soft?: Float32Array,
 ): { loss: number; scores: Float32Array } {
   const input = tf.tensor4d(x, [labels.length, height, width, 3]);
-  const targets = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses), 'float32'));
+  const targets = soft
+    ? tf.tensor2d(soft, [labels.length, numClasses])
+    : tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses), 'float32'));
   let logits: tf.Tensor | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const out = model.apply(input, { training: true }) as tf.Tensor;

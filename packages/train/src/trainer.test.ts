@@ -215,6 +215,16 @@ describe('train', () => {
     }
   });
 
+  it('trains with MixUp and CutMix', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'run-'));
+    const result = await train(
+      { ...config(`${dir}-cache`), epochs: 1, mixup: 0.2, cutmix: 1 },
+      { outDir: dir },
+    );
+    expect(result.history[0]!.train.loss).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(runFiles(dir).config, 'utf8'))).toMatchObject({ mixup: 0.2, cutmix: 1 });
+  });
+
   it('keeps the saved config on resume, except runtime fields', async () => {
     await expect(train({ ...config('/tmp/x'), lr: 0.5 }, { outDir: run, resume: true })).rejects.toThrow(
       /lr: a resumed run keeps 0.05/,

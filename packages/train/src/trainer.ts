@@ -309,7 +309,17 @@ export async function train(
       let dataWait = state.partial?.dataWaitSeconds ?? 0;
       let lr = learningRate(config.schedule, state.step, scheduleContext);
       let timer = performance.now();
-      const stream = loader.batches(batches.slice(state.batch), 'train', config.seed, epoch);
+      const mixing =
+        config.mixup || config.cutmix
+          ? {
+              mixup: config.mixup,
+              cutmix: config.cutmix,
+              classes: numClasses,
+              labels: dataset.labels,
+              firstBatch: state.batch,
+            }
+          : undefined;
+      const stream = loader.batches(batches.slice(state.batch), 'train', config.seed, epoch, mixing);
       for (;;) {
         const waitStart = performance.now();
         const next = await stream.next();
@@ -323,13 +333,15 @@ export async function train(
           model,
           optimizer,
           vars,
-          next.value,
+          next.value.x,
           labels,
           [height, width],
           numClasses,
           config.labelSmoothing,
           lr,
+          next.value.targets,
         );
+        // Under MixUp/CutMix, top-1 counts the dominant (original) label.
         metrics.add(scores, labels, loss * labels.length);
         if (!Number.isFinite(loss)) {
           throw new Error(
