@@ -9,6 +9,7 @@ import {
   padCropFlipBatch,
   randomErasingBatch,
   randomResizedCropBatch,
+  resizeAndCenterCropBatch,
 } from './batch';
 import { colorJitter, randomErasing } from './color';
 import type { RgbImage } from './image';
@@ -125,5 +126,16 @@ describe('batch ops on tensors', () => {
     c.labels.dataSync().forEach((v, k) => {
       expect(v).toBeCloseTo(cRef.labels[k] as number, 5);
     });
+  });
+
+  it('resize + centre crop on a batch: the evaluation geometry', () => {
+    // 8×8 to shorter side 8 is no resize: the centred 4×4 crop is a plain slice.
+    const out = resizeAndCenterCropBatch(asBatch(images), 8, 4);
+    expect(out.shape).toEqual([4, 4, 4, 3]);
+    const expected = images.flatMap((im) => Array.from(crop(im, 2, 2, 4, 4).data));
+    expect(Array.from(out.dataSync())).toEqual(expected);
+    const wide = resizeAndCenterCropBatch(tf.zeros([1, 10, 20, 3]) as tf.Tensor4D, 5, 5);
+    expect(wide.shape).toEqual([1, 5, 5, 3]);
+    expect(() => resizeAndCenterCropBatch(asBatch(images), 4, 5)).toThrow(/does not fit/);
   });
 });

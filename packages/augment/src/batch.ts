@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type ColorJitterOptions, type RandomErasingOptions, randomErasing } from './color';
 import { betaSample, cutmixBox, mixPartners } from './mix';
 import { randomInt } from './random';
-import { type RandomResizedCropOptions, randomResizedCropWindow } from './resize';
+import { centerCropOffsets, type RandomResizedCropOptions, randomResizedCropWindow } from './resize';
 
 /**
  * Batch versions of the per-image ops, on float32 NHWC tensors (any tfjs backend, Node or browser).
@@ -213,4 +213,31 @@ export function cutmixBatch(
       labels: tf.add(tf.mul(labels, kept), tf.mul(tf.gather(labels, partner), 1 - kept)) as tf.Tensor2D,
     };
   });
+}
+
+/**
+ * Evaluation preprocessing on a batch: bilinear resize so the shorter side is `shorter`, then the
+ * centred size×size crop — the geometry of `resizeAndCenterCrop` (which resamples with sharp).
+ */
+export function resizeAndCenterCropBatch(x: tf.Tensor4D, shorter: number, size: number): tf.Tensor4D {
+  if (x.rank !== 4) throw new RangeError(`x: expected a 4-D NHWC tensor, got rank ${x.rank}`);
+  for (const [name, v] of [
+    ['shorter', shorter],
+    ['size', size],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name}: expected a positive integer, got ${v}`);
+  }
+  const [, height, width] = x.shape;
+  const scale = shorter / Math.min(width, height);
+  const h = Math.max(shorter, Math.round(height * scale));
+  const w = Math.max(shorter, Math.round(width * scale));
+  const [top, left] = centerCropOffsets(w, h, size);
+  return tf.tidy(
+    () =>
+      tf.slice(
+        tf.image.resizeBilinear(x, [h, w], false, true),
+        [0, top, left, 0],
+        [-1, size, size, -1],
+      ) as tf.Tensor4D,
+  );
 }

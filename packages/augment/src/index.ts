@@ -14,6 +14,7 @@ export {
   padCropFlipBatch,
   randomErasingBatch,
   randomResizedCropBatch,
+  resizeAndCenterCropBatch,
 } from './batch';
 export { type ColorJitterOptions, colorJitter, type RandomErasingOptions, randomErasing } from './color';
 export { type AugmentStep, compose, type Pipeline, type PipelineSpec, type SampleKey } from './compose';
