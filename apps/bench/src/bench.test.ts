@@ -73,7 +73,8 @@ describe('resnet-bench', () => {
   });
 
   it('a failing peer is reported, not fatal; its ratio comes from a working one', async () => {
-    const peer = `node -e "const a=process.argv; console.log(JSON.stringify({peer:'fake', train_img_s: 1, infer_img_s: 2}))" --`;
+    // Like Keras's peer: no --shortcut option, projection shortcuts only.
+    const peer = `node -e "if (process.argv.includes('--shortcut')) { console.error('error: unrecognized arguments: --shortcut A'); process.exit(2); } console.log(JSON.stringify({peer:'fake', shortcut: 'B', train_img_s: 1, infer_img_s: 2}))" --`;
     const r = await capture([
       'throughput',
       '--models',
@@ -92,7 +93,9 @@ describe('resnet-bench', () => {
       out,
     ]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/"vs":"fake","round":1,"train_ratio":[\d.]+/);
+    expect(r.out).toMatch(
+      /"vs":"fake","round":1,"train_ratio":[\d.]+,"infer_ratio":[\d.]+,"note":"shortcut A here, B in the peer"/,
+    );
     expect(r.out).toMatch(/"peer":"false","error":"peer failed on resnet8/);
     expect(r.out).toMatch(/\| fake train \| fake infer \| train ×fake \|/);
   });
@@ -162,6 +165,27 @@ describe('resnet-bench', () => {
     const summary = JSON.parse(readFileSync(path.join(out, dir!, 'scaling.json'), 'utf8')).summary;
     expect(Object.keys(summary)).toEqual(['depth', 'batch', 'size']);
     expect(existsSync(path.join(out, dir!, 'step-time-vs-size.svg'))).toBe(true);
+  });
+
+  it('--shortcut B measures the projection-shortcut CIFAR ResNet', async () => {
+    const r = await capture([
+      'throughput',
+      '--models',
+      'resnet8',
+      '--shortcut',
+      'B',
+      '--batch',
+      '2',
+      '--steps',
+      '1',
+      '--warmup',
+      '0',
+      '--out',
+      out,
+    ]);
+    const line = JSON.parse(r.out.split('\n').find((l) => l.includes('"peer":"resnet-ts"')) as string);
+    expect(line.shortcut).toBe('B');
+    expect(line.params).toBeGreaterThan(75_770);
   });
 
   it('bad flags exit 2, a bad model exits 1 with one line', async () => {

@@ -15,6 +15,8 @@ export interface MeasureRequest {
   warmup: number;
   backend: string;
   threads?: number;
+  /** Shortcut option of CIFAR ResNets (A, B or C). */
+  shortcut?: string;
 }
 
 /** The built CLI (beside this module in dist, or in dist when run from src by jest). */
@@ -55,6 +57,7 @@ export async function measureIsolated(request: MeasureRequest): Promise<Throughp
   if (request.batch) args.push('--batch', String(request.batch));
   if (request.size) args.push('--size', String(request.size));
   if (request.threads) args.push('--threads', String(request.threads));
+  if (request.shortcut) args.push('--shortcut', request.shortcut);
   try {
     const { stdout } = await execFileAsync(process.execPath, args, { maxBuffer: 16 << 20 });
     return lastJsonLine(stdout, `measuring ${request.model}`) as unknown as ThroughputResult;
@@ -78,14 +81,24 @@ export async function runPeer(
   steps: number,
   warmup: number,
 ): Promise<PeerResult> {
-  const full = `${command} --model ${ours.model} --batch ${ours.batch} --size ${ours.size} --shortcut ${ours.shortcut} --threads ${ours.threads} --steps ${steps} --warmup ${warmup}`;
-  try {
+  const common = `--model ${ours.model} --batch ${ours.batch} --size ${ours.size} --threads ${ours.threads} --steps ${steps} --warmup ${warmup}`;
+  const run = async (full: string) => {
     const { stdout } = await execAsync(full, { maxBuffer: 16 << 20 });
     const result = lastJsonLine(stdout, full) as PeerResult;
     if (typeof result.train_img_s !== 'number' || typeof result.infer_img_s !== 'number') {
       throw new Error(`${full} printed no train_img_s/infer_img_s`);
     }
     return result;
+  };
+  try {
+    try {
+      return await run(`${command} ${common} --shortcut ${ours.shortcut}`);
+    } catch (error) {
+      // Keras's peer has no --shortcut option (it builds projection shortcuts only).
+      if (!/unrecognized arguments: --shortcut/.test(String((error as { stderr?: string }).stderr)))
+        throw error;
+      return await run(`${command} ${common}`);
+    }
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim().split('\n').pop();
     throw new Error(`peer failed on ${ours.model}: ${stderr || (error as Error).message}`);

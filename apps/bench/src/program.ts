@@ -1,4 +1,4 @@
-import { measureThroughput, useBackend } from '@resnet-ts/train';
+import { measureThroughput, modelDefaults, useBackend } from '@resnet-ts/train';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { runCompare } from './commands/compare';
 import { runScaling } from './commands/scaling';
@@ -36,6 +36,7 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--size <pixels>', 'image side (default: 32 CIFAR, 224 ImageNet, 227 AlexNet)', positiveInteger)
     .option('--backend <name>', BACKEND, 'auto')
     .option('--threads <n>', 'oneDNN threads', positiveInteger)
+    .option('--shortcut <A|B|C>', "shortcut of the CIFAR ResNets (default A; Keras's peer builds B)")
     .option('--steps <n>', 'timed steps (median reported)', positiveInteger, 6)
     .option('--warmup <n>', 'untimed steps first', (v) => Number(v), 2)
     .option('--rounds <n>', 'alternate ours and the peers this many times; median ratios', positiveInteger, 1)
@@ -96,6 +97,7 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--steps <n>', '', positiveInteger, 6)
     .option('--warmup <n>', '', (v) => Number(v), 2)
     .option('--threads <n>', '', positiveInteger)
+    .option('--shortcut <A|B|C>', '')
     .option('--backend <name>', BACKEND, 'auto')
     .action(async (flags) => {
       const { backend } = await useBackend(flags.backend);
@@ -103,6 +105,8 @@ export function createProgram(print: (line: string) => void, printError: (line: 
         const { setThreads } = await import('@resnet-ts/tfjs-backend-onednn');
         setThreads(flags.threads);
       }
+      const cifar = modelDefaults(flags.model).shortcut === 'A';
+      const modelOptions = flags.shortcut && cifar ? { shortcut: flags.shortcut } : undefined;
       print(
         JSON.stringify(
           await measureThroughput({
@@ -111,6 +115,7 @@ export function createProgram(print: (line: string) => void, printError: (line: 
             size: flags.size,
             steps: flags.steps,
             warmup: flags.warmup,
+            modelOptions,
           }),
         ),
       );

@@ -9,6 +9,8 @@ export interface ThroughputFlags {
   size?: number;
   backend: string;
   threads?: number;
+  /** Shortcut option of the CIFAR ResNets (Keras's peer builds B only). */
+  shortcut?: string;
   steps: number;
   warmup: number;
   rounds: number;
@@ -48,6 +50,7 @@ export async function runThroughput(
         warmup: flags.warmup,
         backend,
         threads: flags.threads,
+        shortcut: flags.shortcut,
       });
       print(JSON.stringify({ ...ours, round: round + 1 }));
       const peers: (PeerResult | Error)[] = [];
@@ -55,6 +58,8 @@ export async function runThroughput(
         try {
           const peer = await runPeer(command, ours, flags.steps, flags.warmup);
           print(JSON.stringify({ ...peer, round: round + 1 }));
+          const mismatch =
+            peer.shortcut !== undefined && ours.shortcut !== '-' && peer.shortcut !== ours.shortcut;
           print(
             JSON.stringify({
               model,
@@ -62,6 +67,7 @@ export async function runThroughput(
               round: round + 1,
               train_ratio: ratio(ours.train_img_s, peer.train_img_s),
               infer_ratio: ratio(ours.infer_img_s, peer.infer_img_s),
+              ...(mismatch ? { note: `shortcut ${ours.shortcut} here, ${peer.shortcut} in the peer` } : {}),
             }),
           );
           peers.push(peer);
