@@ -131,6 +131,9 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
   if (!Number.isInteger(options.perClass) || options.perClass < 1) {
     throw new ScrapeConfigError(`perClass: expected a positive integer, got ${options.perClass}`);
   }
+  if (options.resize?.shorter && options.resize.max) {
+    throw new ScrapeConfigError('resize: give the shorter side or the longer side, not both');
+  }
   const concurrency = options.concurrency ?? 64;
   const perHost = options.perHost ?? 8;
   const stateDir = path.join(options.out, '.scrape');

@@ -77,3 +77,24 @@ describe('URL sources', () => {
     }
   });
 });
+
+describe('resize', () => {
+  it('shrinks by the shorter or the longer side, never enlarging', async () => {
+    const { resizeImage } = await import('./validate');
+    const { jpeg } = await import('./testing/server');
+    const sharp = (await import('sharp')).default;
+    const image = await jpeg(1, 64, 48);
+    expect(await sharp(await resizeImage(image, { shorter: 24 })).metadata()).toMatchObject({
+      width: 32,
+      height: 24,
+    });
+    expect(await sharp(await resizeImage(image, { max: 32 })).metadata()).toMatchObject({
+      width: 32,
+      height: 24,
+    });
+    expect(await sharp(await resizeImage(image, { shorter: 480 })).metadata()).toMatchObject({
+      width: 64,
+      height: 48,
+    });
+  });
+});

@@ -106,7 +106,7 @@ export async function validateImage(bytes: Buffer, options: ValidateOptions): Pr
 }
 
 export interface ResizeOptions {
-  /** Shrink so the shorter side is at most this. */
+  /** Shrink so the shorter side is at most this (give this or `max`, not both). */
   shorter?: number;
   /** Shrink so the longer side is at most this. */
   max?: number;
@@ -116,19 +116,14 @@ export interface ResizeOptions {
 
 /** Resizes (never enlarges) and re-encodes as JPEG, EXIF orientation applied. */
 export async function resizeImage(bytes: Buffer, options: ResizeOptions): Promise<Buffer> {
+  // sharp keeps only the last resize of a pipeline, so exactly one of the two applies.
+  const side = options.shorter ?? options.max;
   let pipeline = sharp(bytes).rotate();
-  if (options.shorter)
+  if (side)
     pipeline = pipeline.resize({
-      width: options.shorter,
-      height: options.shorter,
-      fit: 'outside',
-      withoutEnlargement: true,
-    });
-  if (options.max)
-    pipeline = pipeline.resize({
-      width: options.max,
-      height: options.max,
-      fit: 'inside',
+      width: side,
+      height: side,
+      fit: options.shorter ? 'outside' : 'inside',
       withoutEnlargement: true,
     });
   return pipeline
