@@ -65,6 +65,21 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
         );
       dataset = opened.heldOut;
       indices = Int32Array.from(dataset.labels.keys());
+    } else if (
+      split === 'val' &&
+      (opened.heldOutRole === 'validation' || (!options.data && runConfig?.valData))
+    ) {
+      // The run validated on a separate folder (its valData, or the val/ of a train/val tree).
+      dataset =
+        !options.data && runConfig?.valData
+          ? (
+              await openDataset(runConfig.valData, {
+                imageSize: runConfig.imageSize,
+                cacheDir: options.cacheDir ?? runConfig.cacheDir,
+              })
+            ).train
+          : (opened.heldOut as ImageDataset);
+      indices = Int32Array.from(dataset.labels.keys());
     } else if (split === 'val') {
       const saved = await readJson<{ validation: number[] }>(files.split).catch(() => {
         throw new ConfigError(`split: val needs the run directory's split.json (${files.split})`);

@@ -231,3 +231,31 @@ describe('train', () => {
     );
   });
 });
+
+describe('train/val trees', () => {
+  it('validates on val/ instead of splitting, and eval reproduces it', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'tree-'));
+    await writeFolderDataset(path.join(root, 'train'), { classes: 2, perClass: 12, size: 16, seed: 3 });
+    await writeFolderDataset(path.join(root, 'val'), { classes: 2, perClass: 4, size: 16, seed: 4 });
+    const run = `${root}-run`;
+    const result = await train(
+      {
+        data: root,
+        model: 'resnet8',
+        epochs: 1,
+        batchSize: 8,
+        lr: 0.05,
+        workers: 0,
+        backend: backend as 'cpu',
+        cacheDir: `${root}-cache`,
+        reportImages: 0,
+      },
+      { outDir: run },
+    );
+    expect(result.history[0]!.val!.count).toBe(8);
+    expect(result.history[0]!.train.count).toBe(24);
+    const evaluation = await evaluateModel({ model: run });
+    expect(evaluation.count).toBe(8);
+    expect(evaluation.top1).toBe(result.history[0]!.val!.top1);
+  });
+});

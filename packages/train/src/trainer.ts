@@ -180,10 +180,11 @@ export async function train(
   let trainIndices: Int32Array;
   let valIndices: Int32Array;
   let valDataset: ImageDataset | undefined;
-  if (config.valData) {
-    valDataset = (
-      await openDataset(config.valData, { imageSize: config.imageSize, cacheDir: config.cacheDir })
-    ).train;
+  if (config.valData || opened.heldOutRole === 'validation') {
+    // An explicit validation folder, or the val/ half of a train/val tree, replaces the split.
+    valDataset = config.valData
+      ? (await openDataset(config.valData, { imageSize: config.imageSize, cacheDir: config.cacheDir })).train
+      : (opened.heldOut as ImageDataset);
     if (JSON.stringify(valDataset.classes) !== JSON.stringify(dataset.classes)) {
       throw new ConfigError(
         `valData: its classes (${valDataset.classes.join(', ')}) differ from data's (${dataset.classes.join(', ')})`,

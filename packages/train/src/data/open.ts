@@ -23,6 +23,8 @@ export interface OpenedData {
   train: ImageDataset;
   /** A held-out split that ships with the data (CIFAR-10's test batch, an ImageNet `val/` tree). */
   heldOut?: ImageDataset;
+  /** `validation`: train against it instead of splitting (`val/` trees); `test`: keep for final evaluation. */
+  heldOutRole?: 'validation' | 'test';
 }
 
 export const defaultCacheDir = () => path.join(os.homedir(), '.cache', 'resnet-ts');
@@ -38,7 +40,7 @@ export async function openDataset(spec: string, options: OpenOptions = {}): Prom
     const local = spec.slice('cifar10:'.length);
     const source = spec === 'cifar10' ? await downloadCifar10(path.join(cacheDir, 'downloads')) : local;
     const { train, test } = await readCifar10(source);
-    return { train, heldOut: test };
+    return { train, heldOut: test, heldOutRole: 'test' };
   }
   const info = await stat(spec).catch(() => undefined);
   if (!info)
@@ -60,10 +62,11 @@ export async function openDataset(spec: string, options: OpenOptions = {}): Prom
   const children = new Set(
     (await readdir(spec, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name),
   );
-  if (children.size === 2 && children.has('train') && children.has('val')) {
+  if (children.has('train') && children.has('val')) {
     return {
       train: await openFolder(path.join(spec, 'train'), options, prepare),
       heldOut: await openFolder(path.join(spec, 'val'), options, prepare),
+      heldOutRole: 'validation',
     };
   }
   return { train: await openFolder(spec, options, prepare) };
