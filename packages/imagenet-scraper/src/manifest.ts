@@ -1,4 +1,4 @@
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, readFile, truncate } from 'node:fs/promises';
 import type { ErrorKind } from './fetch';
 
 /** One settled URL. `unneeded` marks URLs left untried once the class reached its quota. */
@@ -19,6 +19,10 @@ export interface ManifestEntry {
 /** Reads a JSONL manifest; a torn last line (killed mid-write) is ignored. */
 export async function readManifest(file: string): Promise<ManifestEntry[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
+  if (text !== '' && !text.endsWith('\n')) {
+    // A torn last line: cut it off, or the next append would glue a valid line onto it.
+    await truncate(file, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+  }
   const entries: ManifestEntry[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;

@@ -161,6 +161,24 @@ describe('scrape against a faulty server', () => {
   });
 });
 
+describe('repairs', () => {
+  it('a deleted class folder is downloaded again, not treated as duplicates; a torn manifest line is cut off', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-'));
+    const urls = new Map([[tench.wnid, [1, 2, 3, 4].map((n) => `${server.base}/img/${300 + n}.jpg`)]]);
+    await scrape({ out, classes: [tench], urls, perClass: 3, ...fast });
+    const before = filesIn(path.join(out, 'tench'));
+    const { rm, appendFile } = await import('node:fs/promises');
+    await rm(path.join(out, 'tench'), { recursive: true });
+    const manifest = path.join(out, '.scrape', 'manifests', `${tench.wnid}.jsonl`);
+    await appendFile(manifest, '{"url":"http://torn');
+    const again = await scrape({ out, classes: [tench], urls, perClass: 3, ...fast });
+    expect(again.classes[tench.wnid]?.saved).toBe(3);
+    expect(filesIn(path.join(out, 'tench'))).toEqual(before);
+    for (const line of readFileSync(manifest, 'utf8').trim().split('\n'))
+      expect(() => JSON.parse(line)).not.toThrow();
+  });
+});
+
 describe('classes and names', () => {
   it('validates wnids against the ILSVRC table and picks random classes with a seed', () => {
     expect(table.size).toBe(1000);

@@ -1,4 +1,5 @@
 import { appendFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Agent } from 'undici';
 import type { ClassInfo } from './classes';
@@ -115,6 +116,8 @@ type Download =
       bytes?: number;
       sha256?: string;
       timeMs: number;
+      /** A local failure (disk, permissions) that stops the run. */
+      fatal?: Error;
     };
 
 const CSV_HEADER = 'wnid,url,host_group,status,kind,http_status,bytes,ms\n';
@@ -177,6 +180,7 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
     return semaphore;
   };
   const placeholderHashes = new Set(options.placeholderHashes ?? []);
+  const decodes = new Semaphore(Math.max(2, os.availableParallelism() * 2));
   const writeStats = async () => {
     const file = path.join(stateDir, 'stats.json');
     await writeFile(`${file}.tmp`, JSON.stringify(stats, null, 2));
@@ -191,13 +195,41 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
     await writeFile(file, CSV_HEADER, { flag: 'a' });
   }
 
-  // Every image saved so far, across classes (exact duplicates are skipped everywhere).
-  const seen = new Set<string>();
-  const previous = new Map<string, ManifestEntry[]>();
+  // Reconcile every class before downloading: manifest lines whose file vanished are unsettled,
+  // files without a line are orphans of a kill (deleted; their URLs are fetched again).
+  const reconciled = new Map<
+    string,
+    { settled: Map<string, ManifestEntry>; owned: Set<string>; unneeded: Set<string> }
+  >();
   for (const c of options.classes) {
+    const classDir = path.join(options.out, folderOf(c));
+    await mkdir(classDir, { recursive: true });
     const entries = await readManifest(path.join(manifests, `${c.wnid}.jsonl`));
-    previous.set(c.wnid, entries);
-    for (const e of entries) if (e.status === 'ok' && e.sha256) seen.add(e.sha256);
+    const present = new Set(await readdir(classDir));
+    const settled = new Map<string, ManifestEntry>();
+    const unneeded = new Set<string>();
+    for (const e of entries) {
+      if (e.status === 'unneeded') {
+        unneeded.add(e.url);
+        continue;
+      }
+      if (e.status === 'ok' && !(e.file && present.has(e.file))) continue;
+      if (settled.get(e.url)?.status === 'ok') continue; // a repeated URL keeps its image
+      settled.set(e.url, e);
+    }
+    const owned = new Set(
+      [...settled.values()].filter((e) => e.status === 'ok').map((e) => e.file as string),
+    );
+    for (const file of present) {
+      if (IMAGE_FILE.test(file) && file.startsWith(`${c.wnid}_`) && !owned.has(file))
+        await rm(path.join(classDir, file), { force: true });
+    }
+    reconciled.set(c.wnid, { settled, owned, unneeded });
+  }
+  // Every image on disk, across classes (exact duplicates are skipped everywhere).
+  const seen = new Set<string>();
+  for (const { settled } of reconciled.values()) {
+    for (const e of settled.values()) if (e.status === 'ok' && e.sha256) seen.add(e.sha256);
   }
 
   const report: ScrapeReport = { classes: {}, stats: stats.toJSON() };
@@ -208,22 +240,10 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
       if (options.signal?.aborted) break;
       const folder = folderOf(info);
       const classDir = path.join(options.out, folder);
-      await mkdir(classDir, { recursive: true });
       const manifestFile = path.join(manifests, `${info.wnid}.jsonl`);
-      const entries = previous.get(info.wnid) ?? [];
-      // Reconcile: manifest lines whose file vanished are unsettled; files without a line are orphans of a kill.
-      const present = new Set(await readdir(classDir));
-      const settled = new Map<string, ManifestEntry>();
-      for (const e of entries) {
-        if (e.status === 'unneeded') continue;
-        if (e.status === 'ok' && !(e.file && present.has(e.file))) continue;
-        settled.set(e.url, e);
-      }
-      const owned = new Set([...settled.values()].filter((e) => e.status === 'ok').map((e) => e.file));
-      for (const file of present) {
-        if (IMAGE_FILE.test(file) && file.startsWith(`${info.wnid}_`) && !owned.has(file))
-          await rm(path.join(classDir, file), { force: true });
-      }
+      const { settled, owned, unneeded } = reconciled.get(info.wnid) as NonNullable<
+        ReturnType<typeof reconciled.get>
+      >;
       let saved = owned.size;
       const all = (options.urls.get(info.wnid) ?? []).filter(
         (u) => !options.flickrOnly || ScrapeStats.group(u) === 'flickr',
@@ -260,13 +280,23 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
               message: fetched.message,
               timeMs: performance.now() - start,
             };
-          const valid = await validateImage(fetched.bytes, {
-            minBytes: options.minBytes ?? 1000,
-            minWidth: options.minWidth ?? 32,
-            minHeight: options.minHeight ?? 32,
-            maxPixels: 100_000_000,
-            placeholderHashes,
-          });
+          // Full decodes are CPU- and memory-heavy: at most a few at once, however many downloads.
+          const releaseDecode = await decodes.acquire();
+          let valid: Awaited<ReturnType<typeof validateImage>>;
+          let body: Buffer;
+          try {
+            valid = await validateImage(fetched.bytes, {
+              minBytes: options.minBytes ?? 1000,
+              minWidth: options.minWidth ?? 32,
+              minHeight: options.minHeight ?? 32,
+              maxPixels: 100_000_000,
+              placeholderHashes,
+            });
+            body =
+              valid.ok && options.resize ? await resizeImage(fetched.bytes, options.resize) : fetched.bytes;
+          } finally {
+            releaseDecode();
+          }
           if (!valid.ok) {
             return {
               ok: false,
@@ -278,7 +308,6 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
               timeMs: performance.now() - start,
             };
           }
-          const body = options.resize ? await resizeImage(fetched.bytes, options.resize) : fetched.bytes;
           const temp = path.join(tempDir, `${info.wnid}-${index}-${process.pid}`);
           await writeFile(temp, body);
           return {
@@ -308,90 +337,112 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
           !signal.aborted
         ) {
           const index = next++;
-          inFlight.set(index, download(pending[index] as string, index));
+          // A local failure (disk full, permissions) is not the URL's fault: it stops the run.
+          inFlight.set(
+            index,
+            download(pending[index] as string, index).catch(
+              (error: Error) =>
+                ({
+                  ok: false,
+                  url: pending[index] as string,
+                  kind: 'cancelled',
+                  message: error.message,
+                  timeMs: 0,
+                  fatal: error,
+                }) as Download,
+            ),
+          );
         }
       };
       launch();
       let committed = 0;
-      while (committed < next && saved < options.perClass) {
-        const index = committed++;
-        const result = await (inFlight.get(index) as Promise<Download>);
-        inFlight.delete(index);
-        if (!result.ok && result.kind === 'cancelled') break; // the whole run was stopped
-        let entry: ManifestEntry;
-        if (result.ok && seen.has(result.sha256)) {
-          await rm(result.temp, { force: true });
-          entry = {
-            url: result.url,
-            status: 'duplicate',
-            kind: 'duplicate',
-            sha256: result.sha256,
-            bytes: result.bytes,
-          };
-        } else if (result.ok) {
-          const file = imageFileName(info.wnid, result.sha256, result.ext);
-          await rename(result.temp, path.join(classDir, file)); // the file first, then its line
-          seen.add(result.sha256);
-          saved++;
-          totalSaved++;
-          entry = {
-            url: result.url,
-            status: 'ok',
-            sha256: result.sha256,
-            bytes: result.bytes,
-            width: result.width,
-            height: result.height,
-            file,
-          };
-        } else {
-          entry = {
-            url: result.url,
-            status: 'failed',
-            kind: result.kind as ErrorKind,
-            httpStatus: result.status,
-            message: result.message,
-            bytes: result.bytes,
-            sha256: result.sha256,
-          };
+      try {
+        while (committed < next && saved < options.perClass) {
+          const index = committed++;
+          const result = await (inFlight.get(index) as Promise<Download>);
+          inFlight.delete(index);
+          if (!result.ok && result.fatal)
+            throw new Error(`${options.out}: cannot write downloads (${result.fatal.message})`);
+          if (!result.ok && result.kind === 'cancelled') break; // the whole run was stopped
+          let entry: ManifestEntry;
+          if (result.ok && seen.has(result.sha256)) {
+            await rm(result.temp, { force: true });
+            entry = {
+              url: result.url,
+              status: 'duplicate',
+              kind: 'duplicate',
+              sha256: result.sha256,
+              bytes: result.bytes,
+            };
+          } else if (result.ok) {
+            const file = imageFileName(info.wnid, result.sha256, result.ext);
+            await rename(result.temp, path.join(classDir, file)); // the file first, then its line
+            seen.add(result.sha256);
+            saved++;
+            totalSaved++;
+            entry = {
+              url: result.url,
+              status: 'ok',
+              sha256: result.sha256,
+              bytes: result.bytes,
+              width: result.width,
+              height: result.height,
+              file,
+            };
+          } else {
+            entry = {
+              url: result.url,
+              status: 'failed',
+              kind: result.kind as ErrorKind,
+              httpStatus: result.status,
+              message: result.message,
+              bytes: result.bytes,
+              sha256: result.sha256,
+            };
+          }
+          await appendManifest(manifestFile, [entry]);
+          stats.record(result.url, {
+            status: entry.status as 'ok' | 'failed' | 'duplicate',
+            kind: entry.kind,
+            bytes: entry.bytes,
+            timeMs: result.timeMs,
+          });
+          if (options.debugCsv) {
+            const row = [
+              info.wnid,
+              result.url,
+              ScrapeStats.group(result.url),
+              entry.status,
+              entry.kind,
+              entry.httpStatus,
+              entry.bytes,
+              Math.round(result.timeMs),
+            ];
+            await appendFile(path.join(stateDir, 'debug.csv'), `${row.map(csv).join(',')}\n`);
+          }
+          options.onProgress?.({
+            wnid: info.wnid,
+            folder,
+            saved,
+            perClass: options.perClass,
+            totalSaved,
+            totalQuota,
+            stats: stats.toJSON(),
+          });
+          launch();
         }
-        await appendManifest(manifestFile, [entry]);
-        stats.record(result.url, {
-          status: entry.status as 'ok' | 'failed' | 'duplicate',
-          kind: entry.kind,
-          bytes: entry.bytes,
-          timeMs: result.timeMs,
-        });
-        if (options.debugCsv) {
-          const row = [
-            info.wnid,
-            result.url,
-            ScrapeStats.group(result.url),
-            entry.status,
-            entry.kind,
-            entry.httpStatus,
-            entry.bytes,
-            Math.round(result.timeMs),
-          ];
-          await appendFile(path.join(stateDir, 'debug.csv'), `${row.map(csv).join(',')}\n`);
-        }
-        options.onProgress?.({
-          wnid: info.wnid,
-          folder,
-          saved,
-          perClass: options.perClass,
-          totalSaved,
-          totalQuota,
-          stats: stats.toJSON(),
-        });
-        launch();
+      } finally {
+        // Quota reached, stopped or failed: cancel what is still running and discard its temp files.
+        classAbort.abort();
+        const leftovers = await Promise.all(inFlight.values());
+        await Promise.all(leftovers.map((r) => (r.ok ? rm(r.temp, { force: true }) : undefined)));
       }
-      // Quota reached (or stopped): cancel what is still running and discard its temp files.
-      classAbort.abort();
-      const leftovers = await Promise.all(inFlight.values());
-      await Promise.all(leftovers.map((r) => (r.ok ? rm(r.temp, { force: true }) : undefined)));
       if (saved >= options.perClass) {
-        const unsettled = pending.slice(committed).map((url): ManifestEntry => ({ url, status: 'unneeded' }));
-        await appendManifest(manifestFile, unsettled);
+        const untried = pending.slice(committed).filter((url) => !unneeded.has(url));
+        await appendManifest(
+          manifestFile,
+          untried.map((url): ManifestEntry => ({ url, status: 'unneeded' })),
+        );
       }
       report.classes[info.wnid] = {
         name: info.name,
