@@ -2,7 +2,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { readJson, writeDirAtomic } from './files';
+import { readJson, recoverDir, writeDirAtomic } from './files';
 import type { ClassificationMetrics } from './metrics';
 import type { Optimizer } from './optim';
 
@@ -98,6 +98,7 @@ export async function saveCheckpoint(
 }
 
 export async function hasCheckpoint(dir: string): Promise<boolean> {
+  await recoverDir(dir);
   return (await stat(path.join(dir, 'state.json')).catch(() => undefined)) !== undefined;
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Writes a file atomically: a killed process leaves the old file or the new one, never half. */
@@ -9,16 +9,28 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   await rename(temp, file);
 }
 
-/** Fills a directory through `fill(tempDir)`, then renames it into place (replacing any old one). */
+/**
+ * Fills a directory through `fill(tempDir)`, then swaps it into place. A kill at any moment leaves
+ * the old directory, the new one, or the old one parked as `<dir>.old`, which {@link recoverDir}
+ * puts back.
+ */
 export async function writeDirAtomic(dir: string, fill: (temp: string) => Promise<void>): Promise<void> {
-  const temp = `${dir}.${process.pid}.tmp`;
-  const old = `${dir}.${process.pid}.old`;
-  await rm(temp, { recursive: true, force: true });
+  await recoverDir(dir);
+  const temp = `${dir}.tmp`;
+  const old = `${dir}.old`;
   await mkdir(temp, { recursive: true });
   await fill(temp);
   await rename(dir, old).catch(() => undefined);
   await rename(temp, dir);
   await rm(old, { recursive: true, force: true });
+}
+
+/** Finishes or rolls back an interrupted {@link writeDirAtomic}: restores `<dir>.old`, drops `<dir>.tmp`. */
+export async function recoverDir(dir: string): Promise<void> {
+  const exists = async (p: string) => (await stat(p).catch(() => undefined)) !== undefined;
+  if (!(await exists(dir)) && (await exists(`${dir}.old`))) await rename(`${dir}.old`, dir);
+  await rm(`${dir}.tmp`, { recursive: true, force: true });
+  await rm(`${dir}.old`, { recursive: true, force: true });
 }
 
 /** Reads and parses a JSON file; the error names the file and what is wrong with it. */

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { decodeImage } from '@resnet-ts/augment';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchAssembler } from './assemble';
 import { ConfigError, parseTrainConfig } from './config';
@@ -42,7 +41,12 @@ export interface ModelEvaluation {
 export async function evaluateModel(options: EvaluateModelOptions): Promise<ModelEvaluation> {
   const bundle = await loadModel(options.model);
   try {
-    const files = runFiles(options.model);
+    // An exported model inside a run directory (run/model, run/best) uses the run's config and split.
+    const isRun = await readJson<unknown>(runFiles(options.model).split).then(
+      () => true,
+      () => false,
+    );
+    const files = runFiles(isRun ? options.model : path.dirname(path.resolve(options.model)));
     const runConfig = await readJson<unknown>(files.config).then(parseTrainConfig, () => undefined);
     const data = options.data ?? runConfig?.data;
     if (!data)
@@ -93,6 +97,10 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     } else {
       indices = Int32Array.from(dataset.labels.keys());
     }
+    if (indices.length === 0)
+      throw new ConfigError(
+        `split: ${split} of ${data} holds no images (was the run trained with valSplit 0?)`,
+      );
     if (JSON.stringify(dataset.classes) !== JSON.stringify(bundle.labels)) {
       throw new ConfigError(
         `data: ${data} has classes ${dataset.classes.join(', ')}, the model was trained on ${bundle.labels.join(', ')}`,
@@ -146,15 +154,21 @@ export async function predictImages(
   const bundle = typeof model === 'string' ? await loadModel(model) : model;
   try {
     const [height, width] = bundle.preprocessing.inputSize;
-    const first = await decodeImage(images[0] as string);
-    // Small-image models were trained on images of exactly their input size: resize others to it.
+    // Small-image models were trained on images of exactly their input size (no resize step):
+    // bring any image to that size (a no-op for images already that size).
     const eval_ =
-      bundle.preprocessing.eval.steps.length === 0 && (first.width !== width || first.height !== height)
+      bundle.preprocessing.eval.steps.length === 0
         ? {
             ...bundle.preprocessing,
             eval: {
               ...bundle.preprocessing.eval,
-              steps: [{ op: 'resizeAndCenterCrop' as const, shorter: Math.min(height, width), size: height }],
+              steps: [
+                {
+                  op: 'resizeAndCenterCrop' as const,
+                  shorter: Math.min(height, width),
+                  size: Math.min(height, width),
+                },
+              ],
             },
           }
         : bundle.preprocessing;

@@ -39,6 +39,9 @@ export class BatchLoader {
   private readonly prefetch: number;
   private nextId = 0;
   private nextWorker = 0;
+  /** Set once a worker died: every later request fails with it instead of waiting forever. */
+  private failure?: Error;
+  private closing = false;
 
   constructor(source: BatchSource, preprocessing: Preprocessing, options: LoaderOptions) {
     this.prefetch = Math.max(1, options.prefetch ?? 2 * Math.max(1, options.workers));
@@ -55,9 +58,15 @@ export class BatchLoader {
         if (message.batch) pending?.resolve(message.batch);
         else pending?.reject(new Error(message.error ?? 'batch worker failed'));
       });
-      worker.on('error', (error) => {
+      const fail = (error: Error) => {
+        this.failure ??= error;
         for (const p of this.pending.values()) p.reject(error);
         this.pending.clear();
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (!this.closing)
+          fail(new Error(`a batch worker exited (code ${code}); the loader cannot continue`));
       });
       this.workers.push(worker);
     }
@@ -65,6 +74,7 @@ export class BatchLoader {
 
   private request(task: BatchTask): Promise<AssembledBatch> {
     if (this.local) return this.local.assemble(task);
+    if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const worker = this.workers[this.nextWorker++ % this.workers.length] as Worker;
     return new Promise((resolve, reject) => {
@@ -114,6 +124,7 @@ export class BatchLoader {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }

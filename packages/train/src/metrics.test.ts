@@ -25,4 +25,10 @@ describe('ClassificationMetrics', () => {
       5,
     );
   });
+
+  it('counts NaN scores as misses', () => {
+    const metrics = new ClassificationMetrics(3);
+    metrics.add(Float32Array.from([Number.NaN, Number.NaN, Number.NaN]), [1], 0);
+    expect(metrics.summary()).toMatchObject({ top1: 0, top5: 0 });
+  });
 });

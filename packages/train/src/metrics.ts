@@ -29,8 +29,10 @@ export class ClassificationMetrics {
         if (v > target || (v === target && c < truth)) above++;
       }
       predictions[n] = best;
-      if (best === truth) this.top1++;
-      if (above < 5) this.top5++;
+      // A NaN score compares false with everything: count such a sample as a miss, not a hit.
+      const finite = Number.isFinite(target) && Number.isFinite(row[best] as number);
+      if (finite && best === truth) this.top1++;
+      if (finite && above < 5) this.top5++;
       this.confusion[truth * k + best] = (this.confusion[truth * k + best] ?? 0) + 1;
     }
     this.count += labels.length;

@@ -106,6 +106,14 @@ describe('train', () => {
     expect(evaluation.confusion.flat().reduce((a, b) => a + b, 0)).toBe(18);
   });
 
+  it('eval works on the exported best/ model too, and a new run refuses an occupied directory', async () => {
+    const evaluation = await evaluateModel({ model: runFiles(run).best });
+    expect(evaluation.count).toBe(18);
+    await expect(train(config('/tmp/unused-cache'), { outDir: run })).rejects.toThrow(
+      /already holds a run; resume it/,
+    );
+  });
+
   it('predict names classes with probabilities that sum to 1', async () => {
     const image = path.join(data, 'class-b', '000.png');
     const [prediction] = await predictImages(run, [image], 3);

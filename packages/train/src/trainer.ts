@@ -158,6 +158,11 @@ export async function train(
   if (options.resume && !resuming && !input) {
     throw new ConfigError(`${options.outDir}: no checkpoint to resume and no config to start from`);
   }
+  if (!options.resume && (await hasCheckpoint(files.checkpoint))) {
+    throw new ConfigError(
+      `${options.outDir}: already holds a run; resume it (resume / --resume) or choose another output directory`,
+    );
+  }
   const config = resuming ? await resumedConfig(files, input) : parseTrainConfig(input);
   const emit = options.onEvent ?? (() => undefined);
 
@@ -201,6 +206,18 @@ export async function train(
     valDataset = valIndices.length > 0 ? dataset : undefined;
   }
   const classes = dataset.classes;
+  if (resuming) {
+    const saved = await readJson<{ validation: number[] }>(files.split);
+    const savedClasses = await readJson<string[]>(files.labels);
+    if (
+      JSON.stringify(savedClasses) !== JSON.stringify(classes) ||
+      JSON.stringify(saved.validation) !== JSON.stringify(Array.from(valIndices))
+    ) {
+      throw new ConfigError(
+        `data: ${config.data} is not the data this run started with (classes or samples changed); resuming would mix validation images into training`,
+      );
+    }
+  }
   const preprocessing: Preprocessing = resuming
     ? await readJson<Preprocessing>(files.preprocessing)
     : resolvePreprocessing(config, dataset, trainIndices);

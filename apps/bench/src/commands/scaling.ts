@@ -32,7 +32,7 @@ export async function runScaling(flags: ScalingFlags, print: (line: string) => v
       size,
       steps: flags.steps,
       warmup: flags.warmup,
-      backend,
+      backend: flags.backend,
     });
     print(JSON.stringify(r));
     return r;

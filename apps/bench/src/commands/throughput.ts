@@ -48,7 +48,7 @@ export async function runThroughput(
         size: flags.size,
         steps: flags.steps,
         warmup: flags.warmup,
-        backend,
+        backend: flags.backend,
         threads: flags.threads,
         shortcut: flags.shortcut,
       });
