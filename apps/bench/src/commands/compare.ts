@@ -20,6 +20,7 @@ export interface CompareFlags {
   batchSize: number;
   lr: number;
   optimizer: 'sgd' | 'adam' | 'adamw';
+  normalization?: 'per-pixel-mean' | 'imagenet' | 'caffe' | 'tf' | 'none';
   valSplit: number;
   seed: number;
   backend: string;
@@ -68,6 +69,7 @@ export async function runCompare(
       batchSize: flags.batchSize,
       lr: flags.lr,
       optimizer: flags.optimizer,
+      normalization: flags.normalization,
       schedule: 'onecycle',
       valSplit: flags.valSplit,
       seed: flags.seed,
