@@ -64,7 +64,10 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--batch-size <n>', 'images per step', positiveInteger, 32)
     .option('--lr <rate>', 'peak learning rate (one-cycle)', number, 0.05)
     .option('--optimizer <name>', 'sgd|adam|adamw', 'sgd')
-    .option('--normalization <mode>', 'per-pixel-mean|imagenet|caffe|tf|none (default: per-pixel mean for small images)')
+    .option(
+      '--normalization <mode>',
+      'per-pixel-mean|imagenet|caffe|tf|none (default: per-pixel mean for small images)',
+    )
     .option('--val-split <fraction>', 'stratified validation fraction', number, 0.2)
     .option('--seed <n>', 'seed', (v) => Number(v), 0)
     .option('--backend <name>', BACKEND, 'auto')
