@@ -18,15 +18,15 @@ function checkBatch(x: tf.Tensor4D, randoms: (() => number)[]): void {
   }
 }
 
-/** Mirrors each sample left to right where `flips[i]`. */
-function flipWhere(x: tf.Tensor4D, flips: boolean[]): tf.Tensor4D {
+/** Mirrors each sample where `flips[i]`: left to right (axis 2) or top to bottom (axis 1). */
+function flipWhere(x: tf.Tensor4D, flips: boolean[], axis: 1 | 2 = 2): tf.Tensor4D {
   return tf.tidy(() => {
     if (!flips.some(Boolean)) return x.clone();
     const mask = tf.tile(tf.tensor4d(flips.map(Number), [flips.length, 1, 1, 1], 'bool'), [
       1,
       ...x.shape.slice(1),
     ]);
-    return tf.where(mask, tf.reverse(x, 2), x) as tf.Tensor4D;
+    return tf.where(mask, tf.reverse(x, axis), x) as tf.Tensor4D;
   });
 }
 
@@ -71,15 +71,11 @@ export function padCropFlipBatch(x: tf.Tensor4D, padding: number, randoms: (() =
 /** Vertical flip of each sample with probability `probability` (one draw per sample). */
 export function flipVerticalBatch(x: tf.Tensor4D, randoms: (() => number)[], probability = 0.5): tf.Tensor4D {
   checkBatch(x, randoms);
-  const flips = randoms.map((random) => random() < probability);
-  return tf.tidy(() => {
-    if (!flips.some(Boolean)) return x.clone();
-    const mask = tf.tile(tf.tensor4d(flips.map(Number), [flips.length, 1, 1, 1], 'bool'), [
-      1,
-      ...x.shape.slice(1),
-    ]);
-    return tf.where(mask, tf.reverse(x, 1), x) as tf.Tensor4D;
-  });
+  return flipWhere(
+    x,
+    randoms.map((random) => random() < probability),
+    1,
+  );
 }
 
 /**
