@@ -8,11 +8,19 @@ import {
   type RgbImage,
   sampleRandom,
 } from '@resnet-ts/augment';
+import type { ImageDataset } from './data/dataset';
 
 /** What a batch is assembled from: in-memory pixels (shared with workers) or image files. */
 export type BatchSource =
   | { kind: 'memory'; images: Uint8Array; height: number; width: number }
   | { kind: 'files'; files: string[] };
+
+/** What the loader reads for a dataset: its pixels (memory) or its files. */
+export function batchSource(dataset: ImageDataset): BatchSource {
+  return dataset.kind === 'memory'
+    ? { kind: 'memory', images: dataset.images, height: dataset.height, width: dataset.width }
+    : { kind: 'files', files: dataset.files };
+}
 
 /** How inputs are made: augmentation for training, the deterministic part for evaluation. */
 export interface Preprocessing {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchAssembler } from './assemble';
+import { BatchAssembler, batchSource } from './assemble';
 import { ConfigError, parseTrainConfig } from './config';
 import { firstPerClass, type ImageDataset } from './data/dataset';
 import { openDataset } from './data/open';
@@ -106,11 +106,9 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
         `data: ${data} has classes ${dataset.classes.join(', ')}, the model was trained on ${bundle.labels.join(', ')}`,
       );
     }
-    const source =
-      dataset.kind === 'memory'
-        ? { kind: 'memory' as const, images: dataset.images, height: dataset.height, width: dataset.width }
-        : { kind: 'files' as const, files: dataset.files };
-    const loader = new BatchLoader(source, bundle.preprocessing, { workers: options.workers ?? 0 });
+    const loader = new BatchLoader(batchSource(dataset), bundle.preprocessing, {
+      workers: options.workers ?? 0,
+    });
     try {
       const result = await evaluate(bundle.model, loader, bundle.preprocessing, dataset.labels, indices, {
         batchSize: options.batchSize ?? 128,

@@ -2,7 +2,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { countParams } from '@resnet-ts/resnet-core';
 import type * as tf from '@tensorflow/tfjs-core';
-import type { BatchSource, Preprocessing } from './assemble';
+import { batchSource, type Preprocessing } from './assemble';
 import { type BackendChoice, loadOptional, useBackend } from './backend';
 import {
   type EpochRecord,
@@ -265,15 +265,11 @@ export async function train(
   }
   await dropLogLinesAfter(files.metrics, state.step);
 
-  const source = (d: ImageDataset): BatchSource =>
-    d.kind === 'memory'
-      ? { kind: 'memory', images: d.images, height: d.height, width: d.width }
-      : { kind: 'files', files: d.files };
   const workers = config.workers;
-  const loader = new BatchLoader(source(dataset), preprocessing, { workers, prefetch: config.prefetch });
+  const loader = new BatchLoader(batchSource(dataset), preprocessing, { workers, prefetch: config.prefetch });
   const valLoader =
     valDataset && valDataset !== dataset
-      ? new BatchLoader(source(valDataset), preprocessing, { workers, prefetch: config.prefetch })
+      ? new BatchLoader(batchSource(valDataset), preprocessing, { workers, prefetch: config.prefetch })
       : loader;
 
   const stepsPerEpoch = Math.ceil(trainIndices.length / config.batchSize);
