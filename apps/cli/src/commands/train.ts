@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AUGMENT_PRESETS, parseTrainConfig, runFiles, type TrainConfigInput, train } from '@resnet-ts/train';
+import { AUGMENT_PRESETS, runFiles, type TrainConfigInput, train } from '@resnet-ts/train';
 import { type Io, UsageError } from '../io';
 import { json } from '../parse';
 import { TrainProgress } from '../progress';
@@ -55,10 +55,6 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
 export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
   const input = configFromFlags(flags);
   const resume = flags.resume === true;
-  // Validate up front (unless resuming, where the saved config fills the gaps).
-  if (!resume) parseTrainConfig(input);
-  const epochs =
-    (input.epochs as number | undefined) ?? (resume ? undefined : parseTrainConfig(input).epochs);
   let stopping = false;
   const removeHandler = io.onInterrupt(() => {
     if (stopping) {
@@ -76,8 +72,11 @@ export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
       shouldStop: () => stopping,
       onEvent: (event) => {
         if (event.type === 'start') {
-          const total = epochs ?? Math.round(event.totalSteps / event.stepsPerEpoch);
-          progress = new TrainProgress(io, total, Math.max(1, Math.round(event.stepsPerEpoch / 10)));
+          progress = new TrainProgress(
+            io,
+            Math.round(event.totalSteps / event.stepsPerEpoch),
+            Math.max(1, Math.round(event.stepsPerEpoch / 10)),
+          );
         }
         progress?.handle(event);
       },
