@@ -1,6 +1,7 @@
 // Where one training step's time goes: wall time per step, time inside the native addon, and the
 // addon calls grouped by function (and op code for binary/unary/reduce), as JSON lines.
-//   node bench/native-profile.mjs [--model resnet20] [--batch 128] [--size 32] [--steps 3]
+//   node bench/native-profile.mjs [--model resnet20] [--batch 128] [--size 32] [--steps 3] [--infer]
+// --infer profiles inference (model.predict) instead of a training step.
 // Everything not inside the addon is JavaScript: tfjs's engine and tape, tfjs-layers, CPU kernels
 // and garbage collection.
 import { createRequire } from 'node:module';
@@ -16,6 +17,7 @@ const { values: opts } = parseArgs({
     batch: { type: 'string' },
     size: { type: 'string' },
     steps: { type: 'string', default: '3' },
+    infer: { type: 'boolean', default: false },
   },
 });
 const depth = Number(opts.model.replace('resnet', ''));
@@ -57,16 +59,24 @@ const y = tf.oneHot(
   ),
   classes,
 );
-await model.trainOnBatch(x, y);
-await model.trainOnBatch(x, y);
+const step = opts.infer
+  ? async () => {
+      const out = model.predict(x, { batchSize: batch });
+      out.dataSync();
+      out.dispose();
+    }
+  : () => model.trainOnBatch(x, y);
+await step();
+await step();
 recording = true;
 const start = performance.now();
-for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
+for (let i = 0; i < steps; i++) await step();
 const stepMs = (performance.now() - start) / steps;
 const nativeMs = [...calls.values()].reduce((sum, e) => sum + e.ms, 0) / steps;
 console.log(
   JSON.stringify({
     model: opts.model,
+    mode: opts.infer ? 'inference' : 'training',
     batch,
     size,
     step_ms: Math.round(stepMs),

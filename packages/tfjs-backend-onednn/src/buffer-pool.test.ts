@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './index';
-import { isRecyclable } from './buffer-pool';
+import { bufferPoolUsage, isRecyclable, release, setBufferPoolLimit, takeBuffer } from './buffer-pool';
 import { describeNative, seededTensor } from './testing';
 
 type Store = { data: { get(id: object): { values: Float32Array } } };
@@ -71,5 +71,25 @@ describeNative('output buffer recycling', () => {
       });
     const first = run();
     for (let i = 0; i < 3; i++) expect(run()).toEqual(first);
+  });
+
+  it('drops the least recently used lengths when the pool is over its limit', () => {
+    const before = bufferPoolUsage().limitBytes / (1024 * 1024);
+    try {
+      setBufferPoolLimit(0);
+      expect(bufferPoolUsage().pooledBytes).toBe(0);
+      setBufferPoolLimit(1); // 1 MiB: room for two 128 Ki-float (512 KiB) arrays
+      const lengths = [128 * 1024, 128 * 1024 - 1, 128 * 1024 - 2];
+      const arrays = lengths.map((length) => takeBuffer(length));
+      for (const array of arrays) release(array);
+      expect(bufferPoolUsage().pooledBytes).toBe(2 * 128 * 1024 * 4 - 12);
+      // the least recently released length was dropped; the two most recent come back
+      expect(takeBuffer(lengths[0] as number)).not.toBe(arrays[0]);
+      expect(takeBuffer(lengths[1] as number)).toBe(arrays[1]);
+      expect(takeBuffer(lengths[2] as number)).toBe(arrays[2]);
+      expect(() => setBufferPoolLimit(-1)).toThrow('megabytes: expected a number of MiB ≥ 0, got -1');
+    } finally {
+      setBufferPoolLimit(before);
+    }
   });
 });

@@ -4,6 +4,7 @@ import { registerOneDnnBackend } from './register';
 registerOneDnnBackend();
 
 export { OneDnnBackend } from './backend';
+export { bufferPoolUsage, setBufferPoolLimit } from './buffer-pool';
 export { INSTALL_HINT, unavailableReason } from './native';
 export { BACKEND_NAME, BACKEND_PRIORITY, NATIVE_KERNELS, registerOneDnnBackend } from './register';
 
