@@ -32,6 +32,7 @@ export {
   IMAGENET_STAGE_FILTERS,
 } from './depths';
 export { ResNetConfigError } from './errors';
+export { type FoldedChain, type FoldResult, foldBatchNorm } from './fold';
 export type { LayerSettings } from './layer-helpers';
 export {
   BATCH_NORM_TRAINING_GRAD_KERNEL,

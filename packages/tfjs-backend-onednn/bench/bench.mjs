@@ -11,7 +11,7 @@ import { execSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { buildResNet, countParams } from '@resnet-ts/resnet-core';
+import { buildResNet, countParams, foldBatchNorm } from '@resnet-ts/resnet-core';
 import { getThreads, setThreads } from '../dist/index.js';
 
 const { values: opts } = parseArgs({
@@ -33,7 +33,13 @@ tf.env().set('IS_TEST', true); // no "install tfjs-node" banner from the cpu bac
 if (!(await tf.setBackend(opts.backend))) throw new Error(`backend ${opts.backend} is unavailable`);
 if (opts.threads) setThreads(Number(opts.threads));
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[Math.floor(mid)];
+};
+
+const round2 = (v) => Math.round(v * 100) / 100;
 
 async function timeSteps(step, warmup, steps) {
   const times = [];
@@ -63,20 +69,18 @@ for (const name of opts.models.split(',')) {
   const warmup = Number(opts.warmup);
 
   const trainStep = () => model.trainOnBatch(x, y);
+  // Inference as deployed: batch norms folded into the convolutions (same predictions).
+  const folded = foldBatchNorm(model).model;
+  const inferStep = (m) => () => {
+    const out = m.predict(x, { batchSize: batch });
+    out.dataSync();
+    out.dispose();
+  };
   const ratios = [];
   for (let round = 0; round < Number(opts.rounds); round++) {
     const train = batch / (await timeSteps(trainStep, warmup, steps));
-    const infer =
-      batch /
-      (await timeSteps(
-        () => {
-          const out = model.predict(x, { batchSize: batch });
-          out.dataSync();
-          out.dispose();
-        },
-        warmup,
-        steps,
-      ));
+    const infer = batch / (await timeSteps(inferStep(model), warmup, steps));
+    const inferFolded = batch / (await timeSteps(inferStep(folded), warmup, steps));
     const result = {
       peer: 'resnet-ts',
       backend: opts.backend,
@@ -89,6 +93,7 @@ for (const name of opts.models.split(',')) {
       params: countParams(model).trainable,
       train_img_s: Math.round(train * 100) / 100,
       infer_img_s: Math.round(infer * 100) / 100,
+      infer_folded_img_s: Math.round(inferFolded * 100) / 100,
     };
     if (opts.profile) {
       const profile = await tf.profile(trainStep);
@@ -120,6 +125,7 @@ for (const name of opts.models.split(',')) {
         round: round + 1,
         train_ratio: ratio(result.train_img_s, peer.train_img_s),
         infer_ratio: ratio(result.infer_img_s, peer.infer_img_s),
+        infer_folded_ratio: ratio(result.infer_folded_img_s, peer.infer_img_s),
       };
       ratios.push(line2);
       console.log(JSON.stringify(line2));
@@ -132,13 +138,19 @@ for (const name of opts.models.split(',')) {
         model: name,
         vs: 'median of rounds',
         rounds: ratios.length,
-        train_ratio: median(pick('train_ratio')),
-        infer_ratio: median(pick('infer_ratio')),
+        train_ratio: round2(median(pick('train_ratio'))),
+        infer_ratio: round2(median(pick('infer_ratio'))),
+        infer_folded_ratio: round2(median(pick('infer_folded_ratio'))),
         train_ratio_range: [Math.min(...pick('train_ratio')), Math.max(...pick('train_ratio'))],
         infer_ratio_range: [Math.min(...pick('infer_ratio')), Math.max(...pick('infer_ratio'))],
+        infer_folded_ratio_range: [
+          Math.min(...pick('infer_folded_ratio')),
+          Math.max(...pick('infer_folded_ratio')),
+        ],
       }),
     );
   }
   tf.dispose([x, labels, y]);
   model.dispose();
+  folded.dispose();
 }
