@@ -2,7 +2,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { ShortcutKind, StrideOn } from './config';
 import { type BlockKind, EXPANSION } from './depths';
 import { ResNetConfigError } from './errors';
-import { batchNorm, channelsOf, conv, type LayerSettings, relu } from './layer-helpers';
+import { batchNorm, batchNormRelu, channelsOf, conv, type LayerSettings, relu } from './layer-helpers';
 import { SubsampleZeroPad } from './layers/subsample-zero-pad';
 
 /** Options shared by every residual block builder. */
@@ -130,7 +130,7 @@ function residualUnit(x: Tensor, convs: BranchConv[], kind: ShortcutKind, opts: 
 
   let preactivated = x;
   if (preactivation) {
-    preactivated = relu(batchNorm(x, `${name}_preact_bn`, opts), `${name}_preact_relu`);
+    preactivated = batchNormRelu(x, `${name}_preact_bn`, `${name}_preact_relu`, opts);
   }
   const shortcut = shortcutPath(x, preactivated, mode, outChannels, strides, opts);
 
@@ -144,8 +144,9 @@ function residualUnit(x: Tensor, convs: BranchConv[], kind: ShortcutKind, opts: 
       opts,
     );
     if (preactivation && last) return;
-    y = batchNorm(y, `${name}_${index}_bn`, opts, !preactivation && last && zeroInit);
-    if (!last) y = relu(y, `${name}_${index}_relu`);
+    y = last
+      ? batchNorm(y, `${name}_${index}_bn`, opts, !preactivation && zeroInit)
+      : batchNormRelu(y, `${name}_${index}_bn`, `${name}_${index}_relu`, opts);
   });
 
   if (preactivation) return tfl.layers.add({ name: `${name}_out` }).apply([shortcut, y]) as Tensor;

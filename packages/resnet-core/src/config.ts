@@ -61,6 +61,12 @@ export interface ResNetConfig {
   batchNorm?: BatchNormOptions;
   /** Activation of the `predictions` layer. Default 'softmax'; 'linear' returns logits. */
   classifierActivation?: 'softmax' | 'linear';
+  /**
+   * Each batch norm followed by a ReLU becomes one `ResNetBatchNormReLU` layer named like the
+   * batch norm (its `_relu` layer disappears; weights and their names are unchanged), which a
+   * backend with the fused kernel trains in one pass each way. Default false.
+   */
+  fuseBatchNormRelu?: boolean;
 }
 
 /** A validated config with every default filled in, and the architecture it implies. */
@@ -83,6 +89,7 @@ export interface ResolvedResNetConfig {
   convBias: boolean;
   batchNorm: Required<BatchNormOptions>;
   classifierActivation: 'softmax' | 'linear';
+  fuseBatchNormRelu: boolean;
   stemFilters: number;
   /** One entry per stage: blocks, base filters (after width), first-block stride. */
   stages: { blocks: number; filters: number; strides: number }[];
@@ -107,6 +114,7 @@ const CONFIG_KEYS: readonly (keyof ResNetConfig)[] = [
   'convBias',
   'batchNorm',
   'classifierActivation',
+  'fuseBatchNormRelu',
 ];
 
 function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], fallback: T): T {
@@ -290,6 +298,7 @@ export function resolveResNetConfig(config: ResNetConfig): ResolvedResNetConfig 
       ['softmax', 'linear'],
       'softmax',
     ),
+    fuseBatchNormRelu: bool('fuseBatchNormRelu', config.fuseBatchNormRelu, false),
     stemFilters: family === 'imagenet' ? IMAGENET_STEM_FILTERS : CIFAR_STEM_FILTERS,
     stages,
   };

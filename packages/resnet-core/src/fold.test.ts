@@ -37,6 +37,11 @@ describe('foldBatchNorm', () => {
       'all',
     ],
     [
+      'ResNet-20 built with fused batch norm + ReLU layers',
+      { depth: 20, numClasses: 10, inputShape: [16, 16, 3] as const, fuseBatchNormRelu: true },
+      'all',
+    ],
+    [
       'ResNet-18 v2 (pre-activation: the first batch norm of a block follows an addition)',
       { depth: 18, numClasses: 5, inputShape: [32, 32, 3] as const, preactivation: true },
       8, // v2's stem and every block's last convolution feed additions or pooling

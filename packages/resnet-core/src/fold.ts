@@ -23,6 +23,7 @@ export interface FoldedChain {
   batchNorm: string;
   /** The Activation layer merged into the convolution's `activation`, if any. */
   activation?: string;
+  /** The convolution's activation after folding (a ResNetBatchNormReLU brings its ReLU). */
   activationName?: string;
 }
 
@@ -45,15 +46,23 @@ function soleConsumer(config: FunctionalConfig, name: string): LayerConfig | und
 const calledOnce = (layer: LayerConfig) =>
   layer.inboundNodes.length === 1 && layer.inboundNodes[0]?.length === 1;
 
+/** Batch norm layer classes that fold: the stock one, and ours with its ReLU built in. */
+const BATCH_NORMS = ['BatchNormalization', 'ResNetBatchNormReLU'];
+
 function findChains(config: FunctionalConfig): FoldedChain[] {
   const chains: FoldedChain[] = [];
   for (const conv of config.layers) {
     if (conv.className !== 'Conv2D' || !calledOnce(conv)) continue;
     if (conv.config.activation !== 'linear' || conv.config.dataFormat !== 'channelsLast') continue;
     const bn = soleConsumer(config, conv.name);
-    if (bn?.className !== 'BatchNormalization' || !calledOnce(bn)) continue;
+    if (!bn || !BATCH_NORMS.includes(bn.className) || !calledOnce(bn)) continue;
     if (bn.config.axis !== -1 && bn.config.axis !== 3) continue;
     const chain: FoldedChain = { conv: conv.name, batchNorm: bn.name };
+    if (bn.className === 'ResNetBatchNormReLU') {
+      chain.activationName = 'relu';
+      chains.push(chain);
+      continue;
+    }
     const activation = soleConsumer(config, bn.name);
     if (activation?.className === 'Activation' && calledOnce(activation)) {
       chain.activation = activation.name;

@@ -35,9 +35,12 @@ export { ResNetConfigError } from './errors';
 export { type FoldedChain, type FoldResult, foldBatchNorm } from './fold';
 export type { LayerSettings } from './layer-helpers';
 export {
+  BATCH_NORM_RELU_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_RELU_TRAINING_KERNEL,
   BATCH_NORM_TRAINING_GRAD_KERNEL,
   BATCH_NORM_TRAINING_KERNEL,
   BatchNormalization,
+  BatchNormReLU,
 } from './layers/batch-normalization';
 export { LocalResponseNorm, type LocalResponseNormArgs } from './layers/local-response-norm';
 export { SubsampleZeroPad, type SubsampleZeroPadArgs } from './layers/subsample-zero-pad';

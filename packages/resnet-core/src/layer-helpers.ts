@@ -1,6 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BatchNormOptions } from './config';
-import { BatchNormalization } from './layers/batch-normalization';
+import { BatchNormalization, BatchNormReLU } from './layers/batch-normalization';
 import { layerSeed } from './seeds';
 
 type Initializer = ReturnType<typeof tfl.initializers.zeros>;
@@ -10,6 +10,8 @@ export interface LayerSettings {
   seed?: number;
   convBias?: boolean;
   batchNorm?: BatchNormOptions;
+  /** Build batch norm + ReLU pairs as one BatchNormReLU layer. */
+  fuseBatchNormRelu?: boolean;
 }
 
 let placeholderWeights = false;
@@ -84,23 +86,38 @@ export function conv(x: tfl.SymbolicTensor, spec: ConvSpec, settings: LayerSetti
     .apply(input) as tfl.SymbolicTensor;
 }
 
+function batchNormArgs(name: string, settings: LayerSettings, zeroGamma: boolean) {
+  return {
+    axis: -1,
+    momentum: settings.batchNorm?.momentum ?? 0.9,
+    epsilon: settings.batchNorm?.epsilon ?? 1.001e-5,
+    gammaInitializer: zeroGamma ? 'zeros' : 'ones',
+    name,
+  } as const;
+}
+
 export function batchNorm(
   x: tfl.SymbolicTensor,
   name: string,
   settings: LayerSettings,
   zeroGamma = false,
 ): tfl.SymbolicTensor {
-  return new BatchNormalization({
-    axis: -1,
-    momentum: settings.batchNorm?.momentum ?? 0.9,
-    epsilon: settings.batchNorm?.epsilon ?? 1.001e-5,
-    gammaInitializer: zeroGamma ? 'zeros' : 'ones',
-    name,
-  }).apply(x) as tfl.SymbolicTensor;
+  return new BatchNormalization(batchNormArgs(name, settings, zeroGamma)).apply(x) as tfl.SymbolicTensor;
 }
 
 export function relu(x: tfl.SymbolicTensor, name: string): tfl.SymbolicTensor {
   return tfl.layers.activation({ activation: 'relu', name }).apply(x) as tfl.SymbolicTensor;
+}
+
+/** Batch norm then ReLU: two layers, or one BatchNormReLU named `bnName` when fusing. */
+export function batchNormRelu(
+  x: tfl.SymbolicTensor,
+  bnName: string,
+  reluName: string,
+  settings: LayerSettings,
+): tfl.SymbolicTensor {
+  if (!settings.fuseBatchNormRelu) return relu(batchNorm(x, bnName, settings), reluName);
+  return new BatchNormReLU(batchNormArgs(bnName, settings, false)).apply(x) as tfl.SymbolicTensor;
 }
 
 export function dense(

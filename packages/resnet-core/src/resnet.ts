@@ -1,14 +1,14 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { stage } from './blocks';
 import { type ResNetConfig, type ResolvedResNetConfig, resolveResNetConfig } from './config';
-import { batchNorm, conv, dense, type LayerSettings, relu } from './layer-helpers';
+import { batchNormRelu, conv, dense, type LayerSettings } from './layer-helpers';
 
 type Tensor = tfl.SymbolicTensor;
 
 /** ImageNet stem: 7x7/2 convolution and 3x3/2 max-pool, padded like torchvision and Keras. */
 function imagenetStem(x: Tensor, cfg: ResolvedResNetConfig, settings: LayerSettings): Tensor {
   let y = conv(x, { filters: cfg.stemFilters, kernelSize: 7, strides: 2, name: 'conv1_conv' }, settings);
-  if (!cfg.preactivation) y = relu(batchNorm(y, 'conv1_bn', settings), 'conv1_relu');
+  if (!cfg.preactivation) y = batchNormRelu(y, 'conv1_bn', 'conv1_relu', settings);
   y = tfl.layers.zeroPadding2d({ padding: [1, 1], name: 'pool1_pad' }).apply(y) as Tensor;
   return tfl.layers
     .maxPooling2d({ poolSize: 3, strides: 2, padding: 'valid', name: 'pool1_pool' })
@@ -18,12 +18,12 @@ function imagenetStem(x: Tensor, cfg: ResolvedResNetConfig, settings: LayerSetti
 /** CIFAR stem: one 3x3 convolution with 16 filters (He et al. 2015, section 4.2). */
 function cifarStem(x: Tensor, cfg: ResolvedResNetConfig, settings: LayerSettings): Tensor {
   const y = conv(x, { filters: cfg.stemFilters, kernelSize: 3, name: 'conv1_conv' }, settings);
-  return cfg.preactivation ? y : relu(batchNorm(y, 'conv1_bn', settings), 'conv1_relu');
+  return cfg.preactivation ? y : batchNormRelu(y, 'conv1_bn', 'conv1_relu', settings);
 }
 
 function head(x: Tensor, cfg: ResolvedResNetConfig, settings: LayerSettings): Tensor {
   let y = x;
-  if (cfg.preactivation) y = relu(batchNorm(y, 'post_bn', settings), 'post_relu');
+  if (cfg.preactivation) y = batchNormRelu(y, 'post_bn', 'post_relu', settings);
   if (cfg.includeTop) {
     y = tfl.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(y) as Tensor;
     if (cfg.dropout > 0)
@@ -38,7 +38,12 @@ function head(x: Tensor, cfg: ResolvedResNetConfig, settings: LayerSettings): Te
 
 /** Builds the network a resolved config describes. */
 export function buildFromResolved(cfg: ResolvedResNetConfig): tfl.LayersModel {
-  const settings: LayerSettings = { seed: cfg.seed, convBias: cfg.convBias, batchNorm: cfg.batchNorm };
+  const settings: LayerSettings = {
+    seed: cfg.seed,
+    convBias: cfg.convBias,
+    batchNorm: cfg.batchNorm,
+    fuseBatchNormRelu: cfg.fuseBatchNormRelu,
+  };
   const input = tfl.input({ shape: cfg.inputShape, name: 'input_1' });
   let x = cfg.family === 'imagenet' ? imagenetStem(input, cfg, settings) : cifarStem(input, cfg, settings);
   cfg.stages.forEach((s, i) => {

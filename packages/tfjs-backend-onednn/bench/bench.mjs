@@ -1,7 +1,9 @@
 // Training and inference throughput of ResNets on a tfjs backend, one JSON line per model with the
 // fields of ../shared/peers/pytorch_bench.py, so the two can be joined into ratios.
 //   npm run bench -- [--backend onednn|cpu] [--models resnet20,resnet50] [--steps 6] [--warmup 2]
-//                    [--batch N] [--size N] [--threads N] [--profile] [--peer "<command>"]
+//                    [--batch N] [--size N] [--threads N] [--profile] [--peer "<command>"] [--no-fuse]
+// Models are built with fuseBatchNormRelu (one kernel per batch norm + ReLU); --no-fuse builds the
+// two-layer graph.
 // --profile adds a per-kernel time breakdown of one training step (the "kernels" field).
 // --peer runs a peer benchmark (e.g. "python3 ../../../shared/peers/pytorch_bench.py") on the same
 // model, batch, size and steps right after ours, prints its line and a line of our/peer ratios.
@@ -26,6 +28,7 @@ const { values: opts } = parseArgs({
     profile: { type: 'boolean', default: false },
     peer: { type: 'string' },
     rounds: { type: 'string', default: '1' },
+    'no-fuse': { type: 'boolean', default: false },
   },
 });
 
@@ -57,7 +60,13 @@ for (const name of opts.models.split(',')) {
   const size = Number(opts.size ?? (cifar ? 32 : 224));
   const batch = Number(opts.batch ?? (cifar ? 128 : 32));
   const classes = cifar ? 10 : 1000;
-  const model = buildResNet({ depth, numClasses: classes, inputShape: [size, size, 3], seed: 1 });
+  const model = buildResNet({
+    depth,
+    numClasses: classes,
+    inputShape: [size, size, 3],
+    seed: 1,
+    fuseBatchNormRelu: !opts['no-fuse'],
+  });
   model.compile({ optimizer: tf.train.momentum(0.1, 0.9), loss: 'categoricalCrossentropy' });
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
   const labels = tf.tensor1d(

@@ -1,7 +1,8 @@
 // Where one training step's time goes: wall time per step, time inside the native addon, and the
 // addon calls grouped by function (and op code for binary/unary/reduce), as JSON lines.
 //   node bench/native-profile.mjs [--model resnet20] [--batch 128] [--size 32] [--steps 3] [--infer]
-// --infer profiles inference (model.predict) instead of a training step.
+// --infer profiles inference (model.predict) instead of a training step; --no-fuse builds batch norm
+// and ReLU as two layers.
 // Everything not inside the addon is JavaScript: tfjs's engine and tape, tfjs-layers, CPU kernels
 // and garbage collection.
 import { createRequire } from 'node:module';
@@ -18,6 +19,7 @@ const { values: opts } = parseArgs({
     size: { type: 'string' },
     steps: { type: 'string', default: '3' },
     infer: { type: 'boolean', default: false },
+    'no-fuse': { type: 'boolean', default: false },
   },
 });
 const depth = Number(opts.model.replace('resnet', ''));
@@ -49,7 +51,13 @@ for (const name of Object.keys(addon)) {
 
 tf.env().set('IS_TEST', true);
 await tf.setBackend('onednn');
-const model = buildResNet({ depth, numClasses: classes, inputShape: [size, size, 3], seed: 1 });
+const model = buildResNet({
+  depth,
+  numClasses: classes,
+  inputShape: [size, size, 3],
+  seed: 1,
+  fuseBatchNormRelu: !opts['no-fuse'],
+});
 model.compile({ optimizer: tf.train.momentum(0.1, 0.9), loss: 'categoricalCrossentropy' });
 const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
 const y = tf.oneHot(

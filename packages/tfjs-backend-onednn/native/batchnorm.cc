@@ -56,14 +56,30 @@ void channel_sums(int64_t rows, int64_t channels, std::vector<double>& a, std::v
     }
 }
 
-// out = x * a[c] + b[c] over the rows of a [rows, channels] array.
+// out = x * a[c] + b[c] (then max(0, ·) when `relu`) over the rows of a [rows, channels] array.
 void scale_shift(const float* x, float* out, int64_t rows, int64_t channels, const std::vector<float>& a,
-                 const std::vector<float>& b) {
+                 const std::vector<float>& b, bool relu = false) {
 #pragma omp parallel for schedule(static) if (rows * channels > kParallelThreshold)
   for (int64_t r = 0; r < rows; r++) {
-    const float* px = x + r * channels;
-    float* po = out + r * channels;
-    for (int64_t k = 0; k < channels; k++) po[k] = px[k] * a[k] + b[k];
+    const float* __restrict px = x + r * channels;
+    float* __restrict po = out + r * channels;
+    if (relu) {
+      for (int64_t k = 0; k < channels; k++) po[k] = std::max(px[k] * a[k] + b[k], 0.f);
+    } else {
+      for (int64_t k = 0; k < channels; k++) po[k] = px[k] * a[k] + b[k];
+    }
+  }
+}
+
+// The forward pass's per-channel scale and shift: y = x * a + b. The fused-ReLU gradient recomputes
+// them with the same float operations, so its mask (x * a + b > 0) is exactly the forward's.
+void training_scale_shift(const float* scale, const float* offset, const float* mean, const float* variance,
+                          float epsilon, size_t c, std::vector<float>& a, std::vector<float>& b) {
+  a.resize(c);
+  b.resize(c);
+  for (size_t k = 0; k < c; k++) {
+    a[k] = scale[k] / std::sqrt(variance[k] + epsilon);
+    b[k] = offset[k] - mean[k] * a[k];
   }
 }
 
@@ -138,8 +154,9 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// batchNormTraining(x, scale, offset, epsilon, y, mean, variance): normalises with the batch's own
-// per-channel mean and (biased) variance and returns them, as tfjs-layers' moments + batchNorm do.
+// batchNormTraining(x, scale, offset, epsilon, y, mean, variance, relu): normalises with the batch's
+// own per-channel mean and (biased) variance and returns them, as tfjs-layers' moments + batchNorm
+// do; with `relu` true, y is also passed through max(0, ·) in the same pass.
 Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
   const size_t n = length_of(info[0], "x");
   const size_t c = length_of(info[1], "scale");
@@ -151,6 +168,7 @@ Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
   float* y = float_data(info[4], n, "y");
   float* mean = float_data(info[5], c, "mean");
   float* variance = float_data(info[6], c, "variance");
+  const bool relu = info[7].ToBoolean().Value();
   const int64_t channels = static_cast<int64_t>(c), rows = static_cast<int64_t>(n / c);
 
   // One pass over x for both moments, shifted by the first row so that the variance does not
@@ -172,19 +190,20 @@ Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
     squares[k] = squares[k] / static_cast<double>(rows) - mean_shifted * mean_shifted;
     if (squares[k] < 0) squares[k] = 0;
   }
-  std::vector<float> a(c), b(c);
   for (size_t k = 0; k < c; k++) {
     mean[k] = m[k];
     variance[k] = static_cast<float>(squares[k]);
-    a[k] = scale[k] / std::sqrt(variance[k] + epsilon);
-    b[k] = offset[k] - m[k] * a[k];
   }
-  scale_shift(x, y, rows, channels, a, b);
+  std::vector<float> a, b;
+  training_scale_shift(scale, offset, mean, variance, epsilon, c, a, b);
+  scale_shift(x, y, rows, channels, a, b, relu);
   return info.Env().Undefined();
 }
 
-// batchNormTrainingGrad(dy, x, scale, mean, variance, epsilon, dx, dScale, dOffset): the gradient
-// through the batch statistics as well (they depend on x).
+// batchNormTrainingGrad(dy, x, scale, mean, variance, epsilon, dx, dScale, dOffset, reluOffset | null):
+// the gradient through the batch statistics as well (they depend on x). With the forward's offset
+// as `reluOffset`, the forward was fused with a ReLU: dy is first masked where x * a + b <= 0, so
+// neither the ReLU's output nor its gradient is ever written out.
 Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo& info) {
   const size_t n = length_of(info[0], "dy");
   const size_t c = length_of(info[2], "scale");
@@ -198,15 +217,31 @@ Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo& info) {
   float* dx = float_data(info[6], n, "dx");
   float* d_scale = float_data(info[7], c, "dScale");
   float* d_offset = float_data(info[8], c, "dOffset");
+  const float* relu_offset = optional_float_data(info[9], c, "reluOffset");
   const int64_t channels = static_cast<int64_t>(c), rows = static_cast<int64_t>(n / c);
+  std::vector<float> a, b;
+  if (relu_offset) training_scale_shift(scale, relu_offset, mean, variance, epsilon, c, a, b);
+  // Raw pointers, so the compiler sees no aliasing and vectorises the masked loops (a select).
+  const float* __restrict pa = a.data();
+  const float* __restrict pb = b.data();
 
   std::vector<double> sum_dy, sum_dy_xm;
   channel_sums(rows, channels, sum_dy, sum_dy_xm, [&](int64_t r, float* __restrict s1, float* __restrict s2) {
     const float* __restrict pdy = dy + r * channels;
     const float* __restrict px = x + r * channels;
-    for (int64_t k = 0; k < channels; k++) {
-      s1[k] += pdy[k];
-      s2[k] += pdy[k] * (px[k] - mean[k]);
+    if (relu_offset) {
+      // dy where the fused ReLU passed its input, 0 where it did not.
+      for (int64_t k = 0; k < channels; k++) {
+        const float d = pdy[k];  // loaded unconditionally, so the select vectorises
+        const float g = px[k] * pa[k] + pb[k] > 0.f ? d : 0.f;
+        s1[k] += g;
+        s2[k] += g * (px[k] - mean[k]);
+      }
+    } else {
+      for (int64_t k = 0; k < channels; k++) {
+        s1[k] += pdy[k];
+        s2[k] += pdy[k] * (px[k] - mean[k]);
+      }
     }
   });
   // dx = scale * inv * (dy - mean(dy) - (x - mean) * inv^2 * mean(dy * (x - mean)))
@@ -221,10 +256,21 @@ Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo& info) {
   }
 #pragma omp parallel for schedule(static) if (static_cast<int64_t>(n) > kParallelThreshold)
   for (int64_t r = 0; r < rows; r++) {
-    const float* pdy = dy + r * channels;
-    const float* px = x + r * channels;
-    float* pdx = dx + r * channels;
-    for (int64_t k = 0; k < channels; k++) pdx[k] = k1[k] * (pdy[k] - k2[k] - (px[k] - mean[k]) * k3[k]);
+    const float* __restrict pdy = dy + r * channels;
+    const float* __restrict px = x + r * channels;
+    float* __restrict pdx = dx + r * channels;
+    const float* __restrict pk1 = k1.data();
+    const float* __restrict pk2 = k2.data();
+    const float* __restrict pk3 = k3.data();
+    if (relu_offset) {
+      for (int64_t k = 0; k < channels; k++) {
+        const float d = pdy[k];  // loaded unconditionally, so the select vectorises
+        const float g = px[k] * pa[k] + pb[k] > 0.f ? d : 0.f;
+        pdx[k] = pk1[k] * (g - pk2[k] - (px[k] - mean[k]) * pk3[k]);
+      }
+    } else {
+      for (int64_t k = 0; k < channels; k++) pdx[k] = pk1[k] * (pdy[k] - pk2[k] - (px[k] - mean[k]) * pk3[k]);
+    }
   }
   return info.Env().Undefined();
 }

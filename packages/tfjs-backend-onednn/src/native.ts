@@ -88,6 +88,7 @@ export interface OneDnnAddon {
     y: Float32Array,
     mean: Float32Array,
     variance: Float32Array,
+    relu: boolean,
   ): void;
   batchNormTrainingGrad(
     dy: Float32Array,
@@ -99,6 +100,8 @@ export interface OneDnnAddon {
     dx: Float32Array,
     dScale: Float32Array,
     dOffset: Float32Array,
+    /** The forward's offset when it was fused with a ReLU (dy is masked by its output > 0). */
+    reluOffset: Float32Array | null,
   ): void;
 }
 

@@ -17,7 +17,7 @@ export interface ModelBundle {
 
 /**
  * Writes a self-contained model directory atomically: `model.json` + `weights.bin` (outputs are
- * probabilities), `labels.json`, `preprocessing.json`, and the training config when given.
+ * probabilities; fused batch norm + ReLU layers written as the stock pair), `labels.json`, `preprocessing.json`, and the training config when given.
  */
 export async function exportModel(
   dir: string,
@@ -27,7 +27,7 @@ export async function exportModel(
   config?: object,
 ): Promise<void> {
   await writeDirAtomic(dir, async (temp) => {
-    await model.save(fileSystem(temp, { outputActivation: 'softmax' }));
+    await model.save(fileSystem(temp, { outputActivation: 'softmax', unfuseBatchNormRelu: true }));
     await writeFile(path.join(temp, 'labels.json'), JSON.stringify(labels, null, 1));
     await writeFile(path.join(temp, 'preprocessing.json'), JSON.stringify(preprocessing));
     if (config) await writeFile(path.join(temp, 'config.json'), JSON.stringify(config, null, 2));

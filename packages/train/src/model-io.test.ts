@@ -1,9 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystem, saveModel } from './model-io';
+import { buildModel } from './models';
 
 beforeAll(() => tf.setBackend('cpu'));
 
@@ -39,6 +40,24 @@ describe('file-system model IO', () => {
     const expected = tf.softmax(model.predict(x) as tf.Tensor).dataSync();
     const got = (loaded.predict(x) as tf.Tensor).dataSync();
     for (const [i, v] of got.entries()) expect(v).toBeCloseTo(expected[i]!, 6);
+  });
+
+  it('writes fused batch norm + ReLU layers as the stock pair, with the same outputs', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'io-'));
+    const model = buildModel({ model: 'resnet20', numClasses: 3, inputSize: [8, 8], seed: 1 });
+    expect(model.getLayer('conv1_bn').getClassName()).toBe('ResNetBatchNormReLU');
+    await saveModel(model, dir, { unfuseBatchNormRelu: true });
+    const text = await readFile(path.join(dir, 'model.json'), 'utf8');
+    expect(text).not.toContain('ResNetBatchNormReLU');
+    const loaded = await tfl.loadLayersModel(fileSystem(dir));
+    expect(loaded.getLayer('conv1_bn').getClassName()).toBe('BatchNormalization');
+    expect(loaded.getLayer('conv1_relu').getClassName()).toBe('Activation');
+    expect(loaded.getLayer('conv2_block1_1_relu').getClassName()).toBe('Activation');
+    expect(loaded.layers.length).toBe(model.layers.length + 10); // conv1 + one per block
+    const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 3);
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(
+      Array.from((model.predict(x) as tf.Tensor).dataSync()),
+    );
   });
 
   it('names the file when weights are missing or truncated', async () => {

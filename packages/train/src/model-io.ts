@@ -19,6 +19,11 @@ interface ModelJson {
 export interface SaveModelOptions {
   /** Rewrite the `predictions` layer's activation (train on logits, ship probabilities). */
   outputActivation?: 'softmax' | 'linear';
+  /**
+   * Write each `ResNetBatchNormReLU` layer as the BatchNormalization + ReLU Activation pair it
+   * stands for (`x_bn` → `x_bn`, `x_relu`): same weights, stock layer classes only.
+   */
+  unfuseBatchNormRelu?: boolean;
 }
 
 /**
@@ -34,6 +39,7 @@ export function fileSystem(dir: string, options: SaveModelOptions = {}): tf.io.I
       }
       const topology = structuredClone(artifacts.modelTopology) as Record<string, unknown>;
       if (options.outputActivation) setOutputActivation(topology, options.outputActivation);
+      if (options.unfuseBatchNormRelu) splitBatchNormRelu(topology);
       const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
       const json: ModelJson = {
         modelTopology: topology,
@@ -101,6 +107,57 @@ function setOutputActivation(topology: Record<string, unknown>, activation: stri
     throw new Error(`cannot set the output activation: output layer ${String(outputName)} has none`);
   }
   output.config.activation = activation;
+}
+
+type InboundNode = [string, number, number, unknown][];
+interface SavedLayer {
+  class_name: string;
+  name?: string;
+  config: Record<string, unknown>;
+  inbound_nodes?: InboundNode[];
+}
+
+/** Rewrites every ResNetBatchNormReLU layer of a saved functional topology into two stock layers. */
+function splitBatchNormRelu(topology: Record<string, unknown>): void {
+  const model = (topology.model_config ?? topology) as {
+    config?: { layers?: SavedLayer[]; output_layers?: [string, number, number][] };
+  };
+  const config = model.config;
+  if (!config?.layers) return;
+  const taken = new Set(config.layers.map((layer) => String(layer.config.name ?? layer.name)));
+  const renamed = new Map<string, string>();
+  const layers: SavedLayer[] = [];
+  for (const layer of config.layers) {
+    layers.push(layer);
+    if (layer.class_name !== 'ResNetBatchNormReLU') continue;
+    layer.class_name = 'BatchNormalization';
+    const bnName = String(layer.config.name);
+    let reluName = bnName.endsWith('_bn') ? `${bnName.slice(0, -'_bn'.length)}_relu` : `${bnName}_relu`;
+    while (taken.has(reluName)) reluName = `${reluName}_`;
+    taken.add(reluName);
+    renamed.set(bnName, reluName);
+    layers.push({
+      class_name: 'Activation',
+      name: reluName,
+      config: { activation: 'relu', name: reluName, trainable: true },
+      inbound_nodes: [[[bnName, 0, 0, {}]]],
+    });
+  }
+  if (renamed.size === 0) return;
+  // Everything that read a fused layer now reads its ReLU.
+  for (const layer of layers) {
+    if (
+      layer.class_name === 'Activation' &&
+      renamed.get(layer.inbound_nodes?.[0]?.[0]?.[0] ?? '') === layer.name
+    ) {
+      continue;
+    }
+    for (const node of layer.inbound_nodes ?? []) {
+      for (const input of node) input[0] = renamed.get(input[0]) ?? input[0];
+    }
+  }
+  config.output_layers = config.output_layers?.map(([name, ...rest]) => [renamed.get(name) ?? name, ...rest]);
+  config.layers = layers;
 }
 
 /** Saves a layers model into `dir` (see {@link fileSystem}). */

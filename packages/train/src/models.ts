@@ -12,7 +12,10 @@ export interface ModelRequest {
   options?: Record<string, unknown>;
 }
 
-/** Builds the network a run trains; its classifier returns logits (exported models get softmax). */
+/**
+ * Builds the network a run trains; its classifier returns logits (exported models get softmax). A
+ * ResNet's batch norm + ReLU pairs are single layers unless `options.fuseBatchNormRelu` is false.
+ */
 export function buildModel(request: ModelRequest): tfl.LayersModel {
   const inputShape: [number, number, number] = [request.inputSize[0], request.inputSize[1], 3];
   const common = {
@@ -30,7 +33,13 @@ export function buildModel(request: ModelRequest): tfl.LayersModel {
       `model: expected resnet<depth> (resnet20, resnet56, resnet18, resnet50, …) or alexnet, got "${request.model}"`,
     );
   }
-  return buildResNet({ ...(request.options as Partial<ResNetConfig>), ...common, depth: Number(match[1]) });
+  // Fused batch norm + ReLU trains faster on backends with the kernel; exports are written unfused.
+  return buildResNet({
+    fuseBatchNormRelu: true,
+    ...(request.options as Partial<ResNetConfig>),
+    ...common,
+    depth: Number(match[1]),
+  });
 }
 
 const IMAGENET_DEPTHS = [10, 18, 34, 50, 101, 152, 200];

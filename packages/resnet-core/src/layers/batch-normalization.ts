@@ -10,25 +10,32 @@ import * as tfl from '@tensorflow/tfjs-layers';
 export const BATCH_NORM_TRAINING_KERNEL = 'ResNetBatchNormTraining';
 /** Its gradient: inputs `dy`, `x`, `scale`, `mean`, `variance`; outputs `dx`, `dScale`, `dOffset`. */
 export const BATCH_NORM_TRAINING_GRAD_KERNEL = 'ResNetBatchNormTrainingGrad';
+/** The same followed by a ReLU, in one pass: same inputs, attrs and outputs (`y` = max(0, ·)). */
+export const BATCH_NORM_RELU_TRAINING_KERNEL = 'ResNetBatchNormReluTraining';
+/** Its gradient: inputs `dy`, `x`, `scale`, `offset`, `mean`, `variance`; outputs as above. */
+export const BATCH_NORM_RELU_TRAINING_GRAD_KERNEL = 'ResNetBatchNormReluTrainingGrad';
 
-tf.registerGradient({
-  kernelName: BATCH_NORM_TRAINING_KERNEL,
-  inputsToSave: ['x', 'scale'],
-  outputsToSave: [false, true, true],
-  gradFunc: (dy, saved, attrs) => {
-    // Only the normalised output reaches the loss; mean and variance feed the moving averages.
-    const dOut = Array.isArray(dy) ? dy[0]! : dy;
-    const [x, scale, mean, variance] = saved;
-    const [dx, dScale, dOffset] = tf
-      .engine()
-      .runKernel(
-        BATCH_NORM_TRAINING_GRAD_KERNEL,
-        { dy: dOut, x: x!, scale: scale!, mean: mean!, variance: variance! },
-        attrs,
-      ) as tf.Tensor[];
-    return { x: () => dx!, scale: () => dScale!, offset: () => dOffset! };
-  },
-});
+for (const [kernelName, gradKernel, withOffset] of [
+  [BATCH_NORM_TRAINING_KERNEL, BATCH_NORM_TRAINING_GRAD_KERNEL, false],
+  [BATCH_NORM_RELU_TRAINING_KERNEL, BATCH_NORM_RELU_TRAINING_GRAD_KERNEL, true],
+] as const) {
+  tf.registerGradient({
+    kernelName,
+    // The fused ReLU's mask is recomputed from x, scale and offset: its output is never saved.
+    inputsToSave: withOffset ? ['x', 'scale', 'offset'] : ['x', 'scale'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dy, saved, attrs) => {
+      // Only the normalised output reaches the loss; mean and variance feed the moving averages.
+      const dOut = Array.isArray(dy) ? dy[0]! : dy;
+      const [x, scale, ...rest] = saved;
+      const [offset, mean, variance] = withOffset ? rest : [undefined, ...rest];
+      const inputs: tf.NamedTensorMap = { dy: dOut, x: x!, scale: scale!, mean: mean!, variance: variance! };
+      if (offset) inputs.offset = offset;
+      const [dx, dScale, dOffset] = tf.engine().runKernel(gradKernel, inputs, attrs) as tf.Tensor[];
+      return { x: () => dx!, scale: () => dScale!, offset: () => dOffset! };
+    },
+  });
+}
 
 /** The stock tfjs-layers class (not exported by name from tfjs-layers' public API). */
 const StockBatchNormalization = tfl.layers.batchNormalization().constructor as new (
@@ -57,25 +64,36 @@ type Kwargs = Parameters<InstanceType<typeof StockBatchNormalization>['call']>[1
  * every other backend, and in inference, it is the stock layer.
  */
 export class BatchNormalization extends StockBatchNormalization {
-  static readonly className = 'BatchNormalization';
+  static readonly className: string = 'BatchNormalization';
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-    const state = this as unknown as BatchNormState;
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    if (!this.canFuse(x, kwargs, BATCH_NORM_TRAINING_KERNEL)) return super.call(inputs, kwargs);
+    return this.trainFused(x, BATCH_NORM_TRAINING_KERNEL);
+  }
+
+  /** Whether `kernel` can run this call: training, channels last, float32, and the backend has it. */
+  protected canFuse(x: tf.Tensor, kwargs: Kwargs, kernel: string): boolean {
+    const state = this as unknown as BatchNormState;
     const axis = state.axis >= 0 ? state.axis : state.axis + x.rank;
-    const fused =
+    return (
       kwargs.training === true &&
       axis === x.rank - 1 &&
       state.center &&
       state.scale &&
       x.dtype === 'float32' &&
-      tf.getKernel(BATCH_NORM_TRAINING_KERNEL, tf.getBackend()) !== undefined;
-    if (!fused) return super.call(inputs, kwargs);
+      tf.getKernel(kernel, tf.getBackend()) !== undefined
+    );
+  }
+
+  /** Normalises with the batch's statistics in one kernel and updates the moving averages. */
+  protected trainFused(x: tf.Tensor, kernel: string): tf.Tensor {
+    const state = this as unknown as BatchNormState;
     return tf.tidy(() => {
       const [y, mean, variance] = tf
         .engine()
         .runKernel(
-          BATCH_NORM_TRAINING_KERNEL,
+          kernel,
           { x, scale: state.gamma.read(), offset: state.beta.read() },
           { varianceEpsilon: state.epsilon },
         ) as tf.Tensor[];
@@ -95,7 +113,27 @@ export class BatchNormalization extends StockBatchNormalization {
   }
 }
 
-// Models loaded from files get this class too, so resumed training takes the fused path.
-tf.serialization.SerializationMap.register(
-  BatchNormalization as unknown as tf.serialization.SerializableConstructor<BatchNormalization>,
-);
+/**
+ * Batch norm followed by a ReLU as one layer (what `fuseBatchNormRelu` builds): the same config and
+ * weights as BatchNormalization. In training on a backend with `ResNetBatchNormReluTraining` it is
+ * one kernel each way, so neither the batch norm's output nor the ReLU's gradient is written out;
+ * elsewhere, and in inference, it is the batch norm followed by `tf.relu`.
+ */
+export class BatchNormReLU extends BatchNormalization {
+  static override readonly className: string = 'ResNetBatchNormReLU';
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    if (this.canFuse(x, kwargs, BATCH_NORM_RELU_TRAINING_KERNEL)) {
+      return this.trainFused(x, BATCH_NORM_RELU_TRAINING_KERNEL);
+    }
+    return tf.tidy(() => tf.relu(super.call(inputs, kwargs) as tf.Tensor));
+  }
+}
+
+// Models loaded from files get these classes too, so resumed training takes the fused path.
+for (const layer of [BatchNormalization, BatchNormReLU]) {
+  tf.serialization.SerializationMap.register(
+    layer as unknown as tf.serialization.SerializableConstructor<BatchNormalization>,
+  );
+}

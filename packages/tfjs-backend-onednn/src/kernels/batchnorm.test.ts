@@ -1,4 +1,4 @@
-import { BatchNormalization } from '@resnet-ts/resnet-core';
+import { BatchNormalization, BatchNormReLU } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
 import { compareWithCpu, describeNative, relativeError, seededTensor } from '../testing';
@@ -121,6 +121,47 @@ describeNative('FusedBatchNorm', () => {
     const expected = await run('cpu', false);
     const actual = await run('onednn', true);
     expect(actual).toHaveLength(expected.length);
+    for (const [i, e] of expected.entries()) expect(relativeError(actual[i]!, e)).toBeLessThan(TOLERANCE);
+  });
+
+  it('resnet-core’s BatchNormReLU takes the fused kernel and matches batch norm then ReLU on cpu', async () => {
+    const tfl = await import('@tensorflow/tfjs-layers');
+    expect(tf.getKernel('ResNetBatchNormReluTraining', 'onednn')).toBeDefined();
+    const run = async (backend: string, fused: boolean) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const args = {
+          momentum: 0.8,
+          epsilon: 1e-3,
+          gammaInitializer: tfl.initializers.randomNormal({ seed: 3, stddev: 1 }),
+          betaInitializer: tfl.initializers.randomNormal({ seed: 4, stddev: 0.5 }),
+        };
+        const layer = fused ? new BatchNormReLU(args) : tfl.layers.batchNormalization(args);
+        const activation = (y: tf.Tensor) => (fused ? y : tf.relu(y));
+        // Odd sizes (7 channels, 3 x 5 x 5 rows) so no vector loop divides them evenly.
+        const x = t([3, 5, 5, 7], 7, 0.5);
+        const weights = t([3, 5, 5, 7], 8);
+        const f = (a: tf.Tensor) =>
+          tf.sum(tf.mul(tf.square(activation(layer.apply(a, { training: true }) as tf.Tensor)), weights));
+        f(x); // builds the weights and updates the moving averages once
+        const variables = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+        const { value, grads } = tf.variableGrads(() => f(x) as tf.Scalar, variables);
+        const dx = tf.grad(f)(x);
+        const y = activation(layer.apply(x, { training: true }) as tf.Tensor);
+        return [
+          Float32Array.from(y.dataSync()),
+          Float32Array.of(value.dataSync()[0]!),
+          ...Object.values(grads).map((g) => Float32Array.from(g.dataSync())),
+          Float32Array.from(dx.dataSync()),
+          ...layer.getWeights().map((w) => Float32Array.from(w.dataSync())),
+        ];
+      });
+    };
+    const expected = await run('cpu', false);
+    const actual = await run('onednn', true);
+    expect(actual).toHaveLength(expected.length);
+    // The ReLU really cut something: some outputs are zero, some positive.
+    expect(expected[0]!.some((v) => v === 0) && expected[0]!.some((v) => v > 0)).toBe(true);
     for (const [i, e] of expected.entries()) expect(relativeError(actual[i]!, e)).toBeLessThan(TOLERANCE);
   });
 });

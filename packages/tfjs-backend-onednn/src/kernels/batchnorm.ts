@@ -117,6 +117,10 @@ defineNativeGradient(FusedBatchNorm, (dy, saved, attrs) => {
 export const BATCH_NORM_TRAINING = 'ResNetBatchNormTraining';
 /** Inputs dy, x, scale, mean, variance; attrs varianceEpsilon; outputs dx, dScale, dOffset. */
 export const BATCH_NORM_TRAINING_GRAD = 'ResNetBatchNormTrainingGrad';
+/** The same followed by a ReLU in one pass: y = max(0, batchNorm(x)); same inputs and outputs. */
+export const BATCH_NORM_RELU_TRAINING = 'ResNetBatchNormReluTraining';
+/** Its gradient: inputs dy, x, scale, offset, mean, variance; outputs dx, dScale, dOffset. */
+export const BATCH_NORM_RELU_TRAINING_GRAD = 'ResNetBatchNormReluTrainingGrad';
 
 function channelVectorsOrThrow(
   kernelName: string,
@@ -131,45 +135,65 @@ function channelVectorsOrThrow(
   return values as Float32Array[];
 }
 
-function batchNormTraining(args: KernelArgs): TensorInfo[] {
-  const backend = args.backend as MathBackendCPU;
-  const { x, scale, offset } = args.inputs as Inputs;
-  const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
-  const [s, o] = channelVectorsOrThrow(BATCH_NORM_TRAINING, backend, x!, [scale!, offset!]);
-  const xv = float32Of(backend, x!)!;
-  const y = outputArray(xv.length);
-  const mean = outputArray(s!.length);
-  const variance = outputArray(s!.length);
-  requireAddon().batchNormTraining(xv, s!, o!, varianceEpsilon, y, mean, variance);
-  return [
-    backend.makeTensorInfo(x!.shape, 'float32', y),
-    backend.makeTensorInfo([s!.length], 'float32', mean),
-    backend.makeTensorInfo([s!.length], 'float32', variance),
-  ];
-}
+const batchNormTraining =
+  (relu: boolean) =>
+  (args: KernelArgs): TensorInfo[] => {
+    const backend = args.backend as MathBackendCPU;
+    const { x, scale, offset } = args.inputs as Inputs;
+    const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+    const name = relu ? BATCH_NORM_RELU_TRAINING : BATCH_NORM_TRAINING;
+    const [s, o] = channelVectorsOrThrow(name, backend, x!, [scale!, offset!]);
+    const xv = float32Of(backend, x!)!;
+    const y = outputArray(xv.length);
+    const mean = outputArray(s!.length);
+    const variance = outputArray(s!.length);
+    requireAddon().batchNormTraining(xv, s!, o!, varianceEpsilon, y, mean, variance, relu);
+    return [
+      backend.makeTensorInfo(x!.shape, 'float32', y),
+      backend.makeTensorInfo([s!.length], 'float32', mean),
+      backend.makeTensorInfo([s!.length], 'float32', variance),
+    ];
+  };
 
-function batchNormTrainingGrad(args: KernelArgs): TensorInfo[] {
-  const backend = args.backend as MathBackendCPU;
-  const { dy, x, scale, mean, variance } = args.inputs as Inputs;
-  const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
-  const [s, m, v] = channelVectorsOrThrow(BATCH_NORM_TRAINING_GRAD, backend, x!, [scale!, mean!, variance!]);
-  const dyv = float32Of(backend, dy!);
-  if (!dyv) throw new Error(`${BATCH_NORM_TRAINING_GRAD}: expected a float32 dy`);
-  const xv = float32Of(backend, x!)!;
-  const dx = outputArray(xv.length);
-  const dScale = outputArray(s!.length);
-  const dOffset = outputArray(s!.length);
-  requireAddon().batchNormTrainingGrad(dyv, xv, s!, m!, v!, varianceEpsilon, dx, dScale, dOffset);
-  return [
-    backend.makeTensorInfo(x!.shape, 'float32', dx),
-    backend.makeTensorInfo(scale!.shape, 'float32', dScale),
-    backend.makeTensorInfo(scale!.shape, 'float32', dOffset),
-  ];
-}
+const batchNormTrainingGrad =
+  (relu: boolean) =>
+  (args: KernelArgs): TensorInfo[] => {
+    const backend = args.backend as MathBackendCPU;
+    const { dy, x, scale, offset, mean, variance } = args.inputs as Inputs;
+    const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+    const name = relu ? BATCH_NORM_RELU_TRAINING_GRAD : BATCH_NORM_TRAINING_GRAD;
+    const vectors = relu ? [scale!, mean!, variance!, offset!] : [scale!, mean!, variance!];
+    const [s, m, v, o] = channelVectorsOrThrow(name, backend, x!, vectors);
+    const dyv = float32Of(backend, dy!);
+    if (!dyv) throw new Error(`${name}: expected a float32 dy`);
+    const xv = float32Of(backend, x!)!;
+    const dx = outputArray(xv.length);
+    const dScale = outputArray(s!.length);
+    const dOffset = outputArray(s!.length);
+    requireAddon().batchNormTrainingGrad(
+      dyv,
+      xv,
+      s!,
+      m!,
+      v!,
+      varianceEpsilon,
+      dx,
+      dScale,
+      dOffset,
+      o ?? null,
+    );
+    return [
+      backend.makeTensorInfo(x!.shape, 'float32', dx),
+      backend.makeTensorInfo(scale!.shape, 'float32', dScale),
+      backend.makeTensorInfo(scale!.shape, 'float32', dOffset),
+    ];
+  };
 
 export const batchNormKernels: KernelConfig[] = [
   onednnKernel(FusedBatchNorm, batchNorm),
   onednnKernel(BATCH_NORM_GRAD, batchNormGrad),
-  onednnKernel(BATCH_NORM_TRAINING, batchNormTraining),
-  onednnKernel(BATCH_NORM_TRAINING_GRAD, batchNormTrainingGrad),
+  onednnKernel(BATCH_NORM_TRAINING, batchNormTraining(false)),
+  onednnKernel(BATCH_NORM_TRAINING_GRAD, batchNormTrainingGrad(false)),
+  onednnKernel(BATCH_NORM_RELU_TRAINING, batchNormTraining(true)),
+  onednnKernel(BATCH_NORM_RELU_TRAINING_GRAD, batchNormTrainingGrad(true)),
 ];
