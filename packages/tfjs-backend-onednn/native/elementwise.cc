@@ -33,7 +33,7 @@ Dims dims_of(const Napi::Value& value, const char* name) {
 }
 
 // Small work is not worth waking the thread team.
-constexpr int64_t kParallelThreshold = 1 << 15;
+constexpr int64_t kParallelThreshold = 1 << 17;
 
 // ---- binary ------------------------------------------------------------------------------------
 
