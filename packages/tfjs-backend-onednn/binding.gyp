@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "onednn",
-      "sources": ["native/addon.cc", "native/common.cc", "native/conv.cc", "native/elementwise.cc", "native/pooling.cc", "native/batchnorm.cc", "native/matmul.cc"],
+      "sources": ["native/addon.cc", "native/common.cc", "native/conv.cc", "native/elementwise.cc", "native/pooling.cc", "native/batchnorm.cc", "native/matmul.cc", "native/optimizer.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!(node -p \"require('path').join(process.env.DNNL_ROOT || '/usr', 'include')\")"

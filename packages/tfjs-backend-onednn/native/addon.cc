@@ -10,6 +10,7 @@
 #include "conv.hpp"
 #include "elementwise.hpp"
 #include "matmul.hpp"
+#include "optimizer.hpp"
 #include "pooling.hpp"
 #include "batchnorm.hpp"
 
@@ -77,6 +78,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormBackward", Napi::Function::New(env, Guarded<BatchNormBackward>));
   exports.Set("batchNormTraining", Napi::Function::New(env, Guarded<BatchNormTraining>));
   exports.Set("batchNormTrainingGrad", Napi::Function::New(env, Guarded<BatchNormTrainingGrad>));
+  exports.Set("sgdUpdate", Napi::Function::New(env, Guarded<SgdUpdate>));
   return exports;
 }
 

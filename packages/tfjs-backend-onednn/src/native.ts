@@ -103,6 +103,18 @@ export interface OneDnnAddon {
     /** The forward's offset when it was fused with a ReLU (dy is masked by its output > 0). */
     reluOffset: Float32Array | null,
   ): void;
+  /** One SGD step: v' = v·momentum + g; d = nesterov ? g + v'·momentum : v'; p' = p·keep − d·lr. */
+  sgdUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    velocity: Float32Array | null,
+    paramOut: Float32Array,
+    velocityOut: Float32Array | null,
+    lr: number,
+    momentum: number,
+    nesterov: boolean,
+    keep: number,
+  ): void;
 }
 
 export const INSTALL_HINT =

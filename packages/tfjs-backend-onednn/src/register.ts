@@ -19,6 +19,7 @@ import { batchNormKernels } from './kernels/batchnorm';
 import { convKernels } from './kernels/conv';
 import { elementwiseKernels, gradientKernels } from './kernels/elementwise';
 import { matMulKernels } from './kernels/matmul';
+import { optimizerKernels } from './kernels/optimizer';
 import { poolingKernels } from './kernels/pooling';
 import { loadAddon } from './native';
 
@@ -34,6 +35,7 @@ export const NATIVE_KERNELS: readonly KernelConfig[] = [
   ...poolingKernels,
   ...matMulKernels,
   ...batchNormKernels,
+  ...optimizerKernels,
 ];
 
 let registered = false;

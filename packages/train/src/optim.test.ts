@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Optimizer, type OptimizerConfig } from './optim';
+import { Optimizer, type OptimizerConfig, SGD_UPDATE_KERNEL } from './optim';
+import { testBackend } from './testing/backend';
 
 beforeAll(() => tf.setBackend('cpu'));
 
@@ -65,5 +66,28 @@ describe('Optimizer', () => {
     expect(() => resumed.setState({ iterations: 1, slots: { 'nope/momentum': tf.zeros([1]) } })).toThrow(
       /matches no parameter/,
     );
+  });
+
+  it('takes the backend’s fused SGD kernel when there is one, with the same result to the bit', async () => {
+    const backend = await testBackend();
+    try {
+      const kernel = tf.getKernel(SGD_UPDATE_KERNEL, backend);
+      if (!kernel) {
+        console.warn(
+          `skipped: the ${backend} backend has no ${SGD_UPDATE_KERNEL} kernel (onednn addon not built)`,
+        );
+        return;
+      }
+      const config: OptimizerConfig = { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-3 };
+      const fused = run(config, 3).values;
+      tf.unregisterKernel(SGD_UPDATE_KERNEL, backend);
+      try {
+        expect(run(config, 3).values).toEqual(fused);
+      } finally {
+        tf.registerKernel(kernel);
+      }
+    } finally {
+      await tf.setBackend('cpu');
+    }
   });
 });

@@ -20,6 +20,14 @@ export type OptimizerConfig =
       decayAll?: boolean;
     };
 
+/**
+ * A backend kernel doing one SGD step of one parameter (see @resnet-ts/tfjs-backend-onednn):
+ * inputs param, grad, velocity?; attrs lr, momentum, nesterov, keep = 1 − lr·weightDecay.
+ */
+export const SGD_UPDATE_KERNEL = 'ResNetSgdUpdate';
+
+const fusedSgd = () => tf.getKernel(SGD_UPDATE_KERNEL, tf.getBackend()) !== undefined;
+
 export interface Parameter {
   name: string;
   variable: tf.Variable;
@@ -76,6 +84,20 @@ export class Optimizer {
         const decay = this.decays(parameter) ? (this.config.weightDecay ?? 0) : 0;
         if (this.config.name === 'sgd') {
           const momentum = this.config.momentum ?? 0.9;
+          if (fusedSgd() && gradient.dtype === 'float32') {
+            // One native kernel instead of six tensor ops; rounds exactly like them.
+            const velocity = momentum > 0 ? this.slot(parameter, 'momentum') : undefined;
+            const inputs: tf.NamedTensorMap = velocity
+              ? { param: p, grad: gradient, velocity }
+              : { param: p, grad: gradient };
+            const attrs = { lr, momentum, nesterov: this.config.nesterov === true, keep: 1 - lr * decay };
+            const [param, newVelocity] = tf
+              .engine()
+              .runKernel(SGD_UPDATE_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+            if (velocity && newVelocity) velocity.assign(newVelocity);
+            p.assign(param as tf.Tensor);
+            return;
+          }
           let direction: tf.Tensor = gradient;
           if (momentum > 0) {
             const v = this.slot(parameter, 'momentum');
