@@ -13,8 +13,9 @@ import { execSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { buildResNet, countParams, foldBatchNorm } from '@resnet-ts/resnet-core';
+import { countParams, foldBatchNorm } from '@resnet-ts/resnet-core';
 import { getThreads, setThreads } from '../dist/index.js';
+import { benchSetup } from './setup.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -55,25 +56,11 @@ async function timeSteps(step, warmup, steps) {
 }
 
 for (const name of opts.models.split(',')) {
-  const depth = Number(name.replace('resnet', ''));
-  const cifar = ![18, 34, 50, 101, 152].includes(depth);
-  const size = Number(opts.size ?? (cifar ? 32 : 224));
-  const batch = Number(opts.batch ?? (cifar ? 128 : 32));
-  const classes = cifar ? 10 : 1000;
-  const model = buildResNet({
-    depth,
-    numClasses: classes,
-    inputShape: [size, size, 3],
-    seed: 1,
-    fuseBatchNormRelu: !opts['no-fuse'],
+  const { model, x, y, cifar, size, batch, classes } = benchSetup(name, {
+    batch: opts.batch,
+    size: opts.size,
+    fuse: !opts['no-fuse'],
   });
-  model.compile({ optimizer: tf.train.momentum(0.1, 0.9), loss: 'categoricalCrossentropy' });
-  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
-  const labels = tf.tensor1d(
-    Array.from({ length: batch }, (_, i) => i % classes),
-    'int32',
-  );
-  const y = tf.oneHot(labels, classes);
   const steps = Number(opts.steps);
   const warmup = Number(opts.warmup);
 
@@ -159,7 +146,7 @@ for (const name of opts.models.split(',')) {
       }),
     );
   }
-  tf.dispose([x, labels, y]);
+  tf.dispose([x, y]);
   model.dispose();
   folded.dispose();
 }

@@ -8,9 +8,8 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-layers';
-import { buildResNet } from '@resnet-ts/resnet-core';
 import '../dist/index.js';
+import { benchSetup } from './setup.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -22,11 +21,6 @@ const { values: opts } = parseArgs({
     'no-fuse': { type: 'boolean', default: false },
   },
 });
-const depth = Number(opts.model.replace('resnet', ''));
-const cifar = ![18, 34, 50, 101, 152].includes(depth);
-const batch = Number(opts.batch ?? (cifar ? 128 : 32));
-const size = Number(opts.size ?? (cifar ? 32 : 224));
-const classes = cifar ? 10 : 1000;
 const steps = Number(opts.steps);
 
 // The addon module object is shared with the backend, so wrapping its functions times every call.
@@ -51,22 +45,11 @@ for (const name of Object.keys(addon)) {
 
 tf.env().set('IS_TEST', true);
 await tf.setBackend('onednn');
-const model = buildResNet({
-  depth,
-  numClasses: classes,
-  inputShape: [size, size, 3],
-  seed: 1,
-  fuseBatchNormRelu: !opts['no-fuse'],
+const { model, x, y, batch, size } = benchSetup(opts.model, {
+  batch: opts.batch,
+  size: opts.size,
+  fuse: !opts['no-fuse'],
 });
-model.compile({ optimizer: tf.train.momentum(0.1, 0.9), loss: 'categoricalCrossentropy' });
-const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
-const y = tf.oneHot(
-  tf.tensor1d(
-    Array.from({ length: batch }, (_, i) => i % classes),
-    'int32',
-  ),
-  classes,
-);
 const step = opts.infer
   ? async () => {
       const out = model.predict(x, { batchSize: batch });

@@ -1,5 +1,6 @@
 import { BatchNormalization, BatchNormReLU } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import '../index';
 import { compareWithCpu, describeNative, relativeError, seededTensor } from '../testing';
 
@@ -90,75 +91,64 @@ describeNative('FusedBatchNorm', () => {
     }
   });
 
-  it('resnet-core’s BatchNormalization takes the fused kernel and matches the stock layer on cpu', async () => {
-    const tfl = await import('@tensorflow/tfjs-layers');
-    expect(tf.getKernel('ResNetBatchNormTraining', 'onednn')).toBeDefined();
-    const run = async (backend: string, fused: boolean) => {
-      await tf.setBackend(backend);
-      return tf.tidy(() => {
-        const args = {
-          momentum: 0.8,
-          epsilon: 1e-3,
-          gammaInitializer: tfl.initializers.randomNormal({ seed: 3 }),
-        };
-        const layer = fused ? new BatchNormalization(args) : tfl.layers.batchNormalization(args);
-        const x = t([8, 5, 5, 6], 7, 0.5);
-        const weights = t([8, 5, 5, 6], 8);
-        const f = (a: tf.Tensor) =>
-          tf.sum(tf.mul(tf.square(layer.apply(a, { training: true }) as tf.Tensor), weights));
-        f(x); // builds the weights and updates the moving averages once
-        const variables = layer.trainableWeights.map((w) => w.read() as tf.Variable);
-        const { value, grads } = tf.variableGrads(() => f(x) as tf.Scalar, variables);
-        const dx = tf.grad(f)(x);
-        return [
-          Float32Array.of(value.dataSync()[0]!),
-          ...Object.values(grads).map((g) => Float32Array.from(g.dataSync())),
-          Float32Array.from(dx.dataSync()),
-          ...layer.getWeights().map((w) => Float32Array.from(w.dataSync())), // moving mean and variance too
-        ];
+  /**
+   * Trains one batch-norm layer for a step on `backend` and returns its output, loss, gradients
+   * (weights and input) and weights after the moving-average updates.
+   */
+  async function trainOneStep(
+    backend: string,
+    makeLayer: (args: ConstructorParameters<typeof BatchNormalization>[0]) => tfl.layers.Layer,
+    activation: (y: tf.Tensor) => tf.Tensor,
+    shape: number[],
+  ): Promise<Float32Array[]> {
+    const { initializers } = await import('@tensorflow/tfjs-layers');
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const layer = makeLayer({
+        momentum: 0.8,
+        epsilon: 1e-3,
+        gammaInitializer: initializers.randomNormal({ seed: 3, stddev: 1 }),
+        betaInitializer: initializers.randomNormal({ seed: 4, stddev: 0.5 }),
       });
-    };
-    const expected = await run('cpu', false);
-    const actual = await run('onednn', true);
+      const x = t(shape, 7, 0.5);
+      const weights = t(shape, 8);
+      const forward = (a: tf.Tensor) => activation(layer.apply(a, { training: true }) as tf.Tensor);
+      const f = (a: tf.Tensor) => tf.sum(tf.mul(tf.square(forward(a)), weights));
+      f(x); // builds the weights and updates the moving averages once
+      const variables = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { value, grads } = tf.variableGrads(() => f(x) as tf.Scalar, variables);
+      const dx = tf.grad(f)(x);
+      return [
+        Float32Array.from(forward(x).dataSync()),
+        Float32Array.of(value.dataSync()[0]!),
+        ...Object.values(grads).map((g) => Float32Array.from(g.dataSync())),
+        Float32Array.from(dx.dataSync()),
+        ...layer.getWeights().map((w) => Float32Array.from(w.dataSync())), // moving mean and variance too
+      ];
+    });
+  }
+
+  const stock = async () => (await import('@tensorflow/tfjs-layers')).layers.batchNormalization;
+  const identity = (y: tf.Tensor) => y;
+
+  it('resnet-core’s BatchNormalization takes the fused kernel and matches the stock layer on cpu', async () => {
+    expect(tf.getKernel('ResNetBatchNormTraining', 'onednn')).toBeDefined();
+    const expected = await trainOneStep('cpu', await stock(), identity, [8, 5, 5, 6]);
+    const actual = await trainOneStep(
+      'onednn',
+      (args) => new BatchNormalization(args),
+      identity,
+      [8, 5, 5, 6],
+    );
     expect(actual).toHaveLength(expected.length);
     for (const [i, e] of expected.entries()) expect(relativeError(actual[i]!, e)).toBeLessThan(TOLERANCE);
   });
 
   it('resnet-core’s BatchNormReLU takes the fused kernel and matches batch norm then ReLU on cpu', async () => {
-    const tfl = await import('@tensorflow/tfjs-layers');
     expect(tf.getKernel('ResNetBatchNormReluTraining', 'onednn')).toBeDefined();
-    const run = async (backend: string, fused: boolean) => {
-      await tf.setBackend(backend);
-      return tf.tidy(() => {
-        const args = {
-          momentum: 0.8,
-          epsilon: 1e-3,
-          gammaInitializer: tfl.initializers.randomNormal({ seed: 3, stddev: 1 }),
-          betaInitializer: tfl.initializers.randomNormal({ seed: 4, stddev: 0.5 }),
-        };
-        const layer = fused ? new BatchNormReLU(args) : tfl.layers.batchNormalization(args);
-        const activation = (y: tf.Tensor) => (fused ? y : tf.relu(y));
-        // Odd sizes (7 channels, 3 x 5 x 5 rows) so no vector loop divides them evenly.
-        const x = t([3, 5, 5, 7], 7, 0.5);
-        const weights = t([3, 5, 5, 7], 8);
-        const f = (a: tf.Tensor) =>
-          tf.sum(tf.mul(tf.square(activation(layer.apply(a, { training: true }) as tf.Tensor)), weights));
-        f(x); // builds the weights and updates the moving averages once
-        const variables = layer.trainableWeights.map((w) => w.read() as tf.Variable);
-        const { value, grads } = tf.variableGrads(() => f(x) as tf.Scalar, variables);
-        const dx = tf.grad(f)(x);
-        const y = activation(layer.apply(x, { training: true }) as tf.Tensor);
-        return [
-          Float32Array.from(y.dataSync()),
-          Float32Array.of(value.dataSync()[0]!),
-          ...Object.values(grads).map((g) => Float32Array.from(g.dataSync())),
-          Float32Array.from(dx.dataSync()),
-          ...layer.getWeights().map((w) => Float32Array.from(w.dataSync())),
-        ];
-      });
-    };
-    const expected = await run('cpu', false);
-    const actual = await run('onednn', true);
+    // Odd sizes (7 channels, 3 x 5 x 5 rows) so no vector loop divides them evenly.
+    const expected = await trainOneStep('cpu', await stock(), (y) => tf.relu(y), [3, 5, 5, 7]);
+    const actual = await trainOneStep('onednn', (args) => new BatchNormReLU(args), identity, [3, 5, 5, 7]);
     expect(actual).toHaveLength(expected.length);
     // The ReLU really cut something: some outputs are zero, some positive.
     expect(expected[0]!.some((v) => v === 0) && expected[0]!.some((v) => v > 0)).toBe(true);
