@@ -132,6 +132,9 @@ function splitBatchNormRelu(topology: Record<string, unknown>): void {
     if (layer.class_name !== 'ResNetBatchNormReLU') continue;
     layer.class_name = 'BatchNormalization';
     const bnName = String(layer.config.name);
+    if ((layer.inbound_nodes?.length ?? 0) > 1) {
+      throw new Error(`${bnName}: a ResNetBatchNormReLU layer called more than once cannot be saved unfused`);
+    }
     let reluName = bnName.endsWith('_bn') ? `${bnName.slice(0, -'_bn'.length)}_relu` : `${bnName}_relu`;
     while (taken.has(reluName)) reluName = `${reluName}_`;
     taken.add(reluName);
