@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { BatchNormReLU } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystem, saveModel } from './model-io';
@@ -58,6 +59,16 @@ describe('file-system model IO', () => {
     expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(
       Array.from((model.predict(x) as tf.Tensor).dataSync()),
     );
+  });
+
+  it('refuses to unfuse a batch norm + ReLU layer that the model calls twice', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'io-'));
+    const input = tfl.input({ shape: [4, 4, 2] });
+    const shared = new BatchNormReLU({ name: 'shared_bn' });
+    const twice = shared.apply(shared.apply(input)) as tfl.SymbolicTensor;
+    await expect(
+      saveModel(tfl.model({ inputs: input, outputs: twice }), dir, { unfuseBatchNormRelu: true }),
+    ).rejects.toThrow('shared_bn: a ResNetBatchNormReLU layer called more than once cannot be saved unfused');
   });
 
   it('names the file when weights are missing or truncated', async () => {
