@@ -98,6 +98,13 @@ describe('resnet train / eval / predict', () => {
     expect(await run(['eval', '--model', runDir], table.io)).toBe(0);
     expect(table.out()).toMatch(/confusion matrix/);
 
+    const mirrored = testIo();
+    expect(await run(['eval', '--model', runDir, '--tta', 'flip', '--json'], mirrored.io)).toBe(0);
+    const withTta = JSON.parse(mirrored.out());
+    expect(withTta.tta).toBe('flip');
+    expect(withTta.count).toBe(15);
+    expect(withTta.loss).not.toBe(result.loss); // the fixture's images are not mirror-symmetric
+
     const predict = testIo();
     expect(
       await run(
@@ -107,6 +114,15 @@ describe('resnet train / eval / predict', () => {
     ).toBe(0);
     const [prediction] = JSON.parse(predict.out());
     expect(prediction.top).toHaveLength(2);
+
+    const predictFlip = testIo();
+    const image = path.join(data, 'red', '0.png');
+    expect(await run(['predict', '--model', runDir, '--tta', 'flip', '--json', image], predictFlip.io)).toBe(
+      0,
+    );
+    const [flipped] = JSON.parse(predictFlip.out());
+    const total = flipped.top.reduce((sum: number, t: { probability: number }) => sum + t.probability, 0);
+    expect(total).toBeCloseTo(1, 5);
   });
 
   it('Ctrl-C finishes the step, writes a checkpoint and exits; --resume completes the run', async () => {
@@ -171,6 +187,12 @@ describe('bad input fails with one clear line and a non-zero exit', () => {
       1,
     ],
     ['unknown summary model', () => ['summary', '--model', 'resnet21'], /depth/, 1],
+    [
+      'unknown test-time augmentation',
+      () => ['eval', '--model', runDir, '--tta', 'crop10'],
+      /option '--tta <mode>' argument 'crop10' is invalid. Allowed choices are none, flip/,
+      2,
+    ],
   ];
   it.each(cases)('%s', async (_, argv, message, code) => {
     const io = testIo();

@@ -10,6 +10,12 @@ import { integer, json, number, positiveInteger } from './parse';
 
 const BACKEND_HELP = 'auto|onednn|tensorflow|tensorflow-gpu|wasm|cpu (auto: the fastest that loads)';
 
+/** Test-time augmentation for eval and predict. */
+const ttaOption = () =>
+  new Option('--tta <mode>', "test-time augmentation: none, or flip (mean with each image's mirror)")
+    .choices(['none', 'flip'])
+    .default('none');
+
 /** The `resnet` command tree. Actions resolve to an exit code. */
 export function createProgram(io: Io, setExitCode: (code: number) => void): Command {
   const program = new Command('resnet')
@@ -96,6 +102,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
       ).choices(['val', 'all', 'test']),
     )
     .option('--batch-size <n>', 'images per batch (default 128)', positiveInteger)
+    .addOption(ttaOption())
     .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--json', 'print JSON')
     .action(async (options) => setExitCode(await runEval(options, io)));
@@ -106,6 +113,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .requiredOption('--model <dir>', 'run directory or exported model directory')
     .argument('<images...>', 'image files')
     .option('--top <k>', 'classes to show per image (default 5)', positiveInteger, 5)
+    .addOption(ttaOption())
     .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--json', 'print JSON')
     .action(async (images: string[], options) => setExitCode(await runPredict(images, options, io)));

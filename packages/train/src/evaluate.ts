@@ -6,6 +6,27 @@ import { toBatches } from './loader';
 import { ClassificationMetrics } from './metrics';
 
 export type ScoreKind = 'logits' | 'probabilities';
+/** Test-time augmentation: none, or the mean probabilities of each image and its mirror image. */
+export type TestTimeAugmentation = 'none' | 'flip';
+
+/**
+ * A batch's class scores in inference mode. With `tta: 'flip'` they are the mean of the softmax
+ * probabilities of the batch and of its horizontal mirror, so the kind becomes 'probabilities'.
+ */
+export function inferScores(
+  model: tfl.LayersModel,
+  input: tf.Tensor4D,
+  kind: ScoreKind,
+  tta: TestTimeAugmentation = 'none',
+): { scores: Float32Array; kind: ScoreKind } {
+  return tf.tidy(() => {
+    const run = (x: tf.Tensor4D) => model.apply(x, { training: false }) as tf.Tensor;
+    if (tta === 'none') return { scores: run(input).dataSync() as Float32Array, kind };
+    const probabilities = (x: tf.Tensor4D) => (kind === 'logits' ? tf.softmax(run(x)) : run(x));
+    const mean = tf.div(tf.add(probabilities(input), probabilities(tf.reverse(input, 2))), 2);
+    return { scores: mean.dataSync() as Float32Array, kind: 'probabilities' as const };
+  });
+}
 
 /** Summed cross-entropy of a batch of scores against integer labels (no smoothing). */
 export function crossEntropySum(
@@ -46,7 +67,13 @@ export async function evaluate(
   preprocessing: Preprocessing,
   labels: Int32Array,
   indices: Int32Array,
-  options: { batchSize: number; numClasses: number; scores: ScoreKind; seed?: number },
+  options: {
+    batchSize: number;
+    numClasses: number;
+    scores: ScoreKind;
+    seed?: number;
+    tta?: TestTimeAugmentation;
+  },
 ): Promise<EvaluationResult> {
   const { numClasses } = options;
   const [height, width] = preprocessing.inputSize;
@@ -59,14 +86,13 @@ export async function evaluate(
   for await (const { x } of loader.batches(batches, 'eval', options.seed ?? 0, 0)) {
     const batch = batches[b++] as Int32Array;
     const batchLabels = Int32Array.from(batch, (i) => labels[i] as number);
-    const scores = tf.tidy(() => {
-      const input = tf.tensor4d(x, [batch.length, height, width, 3]);
-      return (model.apply(input, { training: false }) as tf.Tensor).dataSync() as Float32Array;
-    });
+    const input = tf.tensor4d(x, [batch.length, height, width, 3]);
+    const { scores, kind } = inferScores(model, input, options.scores, options.tta);
+    input.dispose();
     const predicted = metrics.add(
       scores,
       batchLabels,
-      crossEntropySum(scores, batchLabels, numClasses, options.scores),
+      crossEntropySum(scores, batchLabels, numClasses, kind),
     );
     predicted.forEach((p, k) => {
       predictions[offset + k] = p;

@@ -41,7 +41,14 @@ export { IMAGE_EXTENSIONS, scanImageFolder } from './data/folder';
 export { defaultCacheDir, type OpenedData, type OpenOptions, openDataset } from './data/open';
 export { type PrepareOptions, prepareImages } from './data/prepare';
 export { epochOrder, permutation, type Split, stratifiedSplit } from './data/split';
-export { crossEntropySum, type EvaluationResult, evaluate, type ScoreKind } from './evaluate';
+export {
+  crossEntropySum,
+  type EvaluationResult,
+  evaluate,
+  inferScores,
+  type ScoreKind,
+  type TestTimeAugmentation,
+} from './evaluate';
 export { exportModel, loadModel, type ModelBundle } from './export';
 export {
   type EvalSplit,

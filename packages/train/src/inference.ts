@@ -4,7 +4,7 @@ import { BatchAssembler, batchSource } from './assemble';
 import { ConfigError, parseTrainConfig } from './config';
 import { firstPerClass, type ImageDataset } from './data/dataset';
 import { openDataset } from './data/open';
-import { evaluate } from './evaluate';
+import { evaluate, inferScores, type TestTimeAugmentation } from './evaluate';
 import { loadModel, type ModelBundle } from './export';
 import { readJson } from './files';
 import { BatchLoader } from './loader';
@@ -22,11 +22,14 @@ export interface EvaluateModelOptions {
   batchSize?: number;
   workers?: number;
   cacheDir?: string;
+  /** `flip`: average each image's probabilities with its mirror image's. Default `none`. */
+  tta?: TestTimeAugmentation;
 }
 
 export interface ModelEvaluation {
   data: string;
   split: EvalSplit;
+  tta: TestTimeAugmentation;
   count: number;
   loss: number;
   top1: number;
@@ -114,11 +117,13 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
         batchSize: options.batchSize ?? 128,
         numClasses: bundle.labels.length,
         scores: 'probabilities',
+        tta: options.tta,
       });
       const summary = result.metrics.summary();
       return {
         data,
         split,
+        tta: options.tta ?? 'none',
         count: summary.count,
         loss: summary.loss,
         top1: summary.top1,
@@ -145,6 +150,7 @@ export async function predictImages(
   model: string | ModelBundle,
   images: string[],
   top = 5,
+  tta: TestTimeAugmentation = 'none',
 ): Promise<Prediction[]> {
   if (images.length === 0) throw new ConfigError('images: expected at least one image file');
   if (!Number.isInteger(top) || top < 1)
@@ -177,9 +183,9 @@ export async function predictImages(
       epoch: 0,
       indices: Int32Array.from(images.keys()),
     });
-    const probabilities = tf.tidy(() =>
-      (bundle.model.predict(tf.tensor4d(x, [images.length, height, width, 3])) as tf.Tensor).dataSync(),
-    );
+    const input = tf.tensor4d(x, [images.length, height, width, 3]);
+    const probabilities = inferScores(bundle.model, input, 'probabilities', tta).scores;
+    input.dispose();
     const k = bundle.labels.length;
     return images.map((file, n) => {
       const row = Array.from(probabilities.subarray(n * k, (n + 1) * k), (probability, index) => ({

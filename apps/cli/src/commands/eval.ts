@@ -1,4 +1,4 @@
-import { type EvalSplit, evaluateModel, useBackend } from '@resnet-ts/train';
+import { type EvalSplit, evaluateModel, type TestTimeAugmentation, useBackend } from '@resnet-ts/train';
 import type { Io } from '../io';
 
 export interface EvalFlags {
@@ -6,6 +6,7 @@ export interface EvalFlags {
   data?: string;
   split?: EvalSplit;
   batchSize?: number;
+  tta?: TestTimeAugmentation;
   backend: string;
   json?: boolean;
 }
@@ -19,6 +20,7 @@ export async function runEval(flags: EvalFlags, io: Io): Promise<number> {
     data: flags.data,
     split: flags.split,
     batchSize: flags.batchSize,
+    tta: flags.tta,
   });
   if (flags.json) {
     io.stdout(`${JSON.stringify(result, null, 2)}\n`);
@@ -26,7 +28,7 @@ export async function runEval(flags: EvalFlags, io: Io): Promise<number> {
   }
   const width = Math.max(5, ...result.classes.map((c) => c.length));
   const lines = [
-    `${result.data} (${result.split}): ${result.count} images`,
+    `${result.data} (${result.split}): ${result.count} images${result.tta === 'flip' ? ', each averaged with its mirror image' : ''}`,
     `loss ${result.loss.toFixed(4)}  top-1 ${pct(result.top1).trim()}  top-5 ${pct(result.top5).trim()}`,
     '',
     `${'class'.padEnd(width)}  accuracy`,

@@ -1,13 +1,13 @@
-import { predictImages, useBackend } from '@resnet-ts/train';
+import { predictImages, type TestTimeAugmentation, useBackend } from '@resnet-ts/train';
 import type { Io } from '../io';
 
 export async function runPredict(
   images: string[],
-  flags: { model: string; top: number; backend: string; json?: boolean },
+  flags: { model: string; top: number; tta?: TestTimeAugmentation; backend: string; json?: boolean },
   io: Io,
 ): Promise<number> {
   await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
-  const predictions = await predictImages(flags.model, images, flags.top);
+  const predictions = await predictImages(flags.model, images, flags.top, flags.tta);
   if (flags.json) {
     io.stdout(`${JSON.stringify(predictions, null, 2)}\n`);
     return 0;
