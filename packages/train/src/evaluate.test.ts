@@ -38,7 +38,7 @@ describe('inferScores', () => {
         )
         .dataSync(),
     );
-    Array.from(expected).forEach((v, i) => expect(scores[i]).toBeCloseTo(v, 6));
+    for (const [i, v] of Array.from(expected).entries()) expect(scores[i]).toBeCloseTo(v, 6);
     const plain = tf.tidy(() => tf.softmax(model.predict(x) as tf.Tensor).dataSync());
     expect(Array.from(scores)).not.toEqual(Array.from(plain));
   });
@@ -47,6 +47,6 @@ describe('inferScores', () => {
     const symmetric = tf.tensor4d([1, 2, 1, 4, 0, 4], [1, 2, 3, 1]);
     const plain = tf.tidy(() => tf.softmax(model.predict(symmetric) as tf.Tensor).dataSync());
     const { scores } = inferScores(model, symmetric, 'logits', 'flip');
-    Array.from(plain).forEach((v, i) => expect(scores[i]).toBeCloseTo(v, 6));
+    for (const [i, v] of Array.from(plain).entries()) expect(scores[i]).toBeCloseTo(v, 6);
   });
 });
