@@ -37,8 +37,7 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
       v_out[i] = velocity;
       d = nesterov ? g[i] + velocity * momentum : velocity;
     }
-    const float kept = keep == 1.f ? p[i] : p[i] * keep;
-    p_out[i] = kept - d * lr;
+    p_out[i] = p[i] * keep - d * lr;  // p * 1 is p exactly, so no decay needs no special case
   }
   return info.Env().Undefined();
 }

@@ -49,4 +49,10 @@ describe('inferScores', () => {
     const { scores } = inferScores(model, symmetric, 'logits', 'flip');
     for (const [i, v] of Array.from(plain).entries()) expect(scores[i]).toBeCloseTo(v, 6);
   });
+
+  it('names a test-time augmentation it does not know', () => {
+    expect(() => inferScores(model, x, 'logits', 'crop10' as 'flip')).toThrow(
+      'tta: expected none or flip, got "crop10"',
+    );
+  });
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Preprocessing } from './assemble';
+import { ConfigError } from './config';
 import type { BatchLoader } from './loader';
 import { toBatches } from './loader';
 import { ClassificationMetrics } from './metrics';
@@ -19,6 +20,9 @@ export function inferScores(
   kind: ScoreKind,
   tta: TestTimeAugmentation = 'none',
 ): { scores: Float32Array; kind: ScoreKind } {
+  if (tta !== 'none' && tta !== 'flip') {
+    throw new ConfigError(`tta: expected none or flip, got ${JSON.stringify(tta)}`);
+  }
   return tf.tidy(() => {
     const run = (x: tf.Tensor4D) => model.apply(x, { training: false }) as tf.Tensor;
     if (tta === 'none') return { scores: run(input).dataSync() as Float32Array, kind };
