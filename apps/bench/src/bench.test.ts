@@ -42,6 +42,8 @@ describe('resnet-bench', () => {
   let out: string;
   beforeAll(async () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'bench-'));
+    // Decoded datasets go to the test's own directory, not the user's cache.
+    process.env.XDG_CACHE_HOME = path.join(out, 'cache');
   });
 
   it('throughput measures each model in its own process and writes JSON and markdown', async () => {

@@ -27,7 +27,9 @@ export interface OpenedData {
   heldOutRole?: 'validation' | 'test';
 }
 
-export const defaultCacheDir = () => path.join(os.homedir(), '.cache', 'resnet-ts');
+/** Where decoded datasets and downloads are kept: `$XDG_CACHE_HOME/resnet-ts`, else `~/.cache/resnet-ts`. */
+export const defaultCacheDir = () =>
+  path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'resnet-ts');
 
 /**
  * Opens `cifar10`, `cifar10:<archive or dir>`, a `.tar(.gz)` of class folders, a folder of class
