@@ -2,7 +2,8 @@
 
 Reads the decoded dataset cache that `resnet train` writes (`<cache>/prepared/<key>/images.bin`,
 `labels.bin`, `meta.json`) and a run's `split.json`, so both frameworks train on exactly the same
-45k images and are scored on exactly the same 5k. It mirrors our defaults: option-A ResNet (v1,
+45k images and are scored on exactly the same 5k. `--run` names a `resnet train` output directory:
+its `split.json`, and the cache entry decoded from its `config.json`'s data. It mirrors our defaults: option-A ResNet (v1,
 parameter-free subsample + zero-pad shortcuts), He-normal convolutions (truncated as tfjs does), Glorot dense,
 zero-initialised last BN of each block, BN eps 1.001e-5 and PyTorch momentum 0.1, SGD with Nesterov
 momentum and decoupled weight decay on kernels only (p *= 1 - lr*wd), per-step cosine or one-cycle
@@ -11,8 +12,7 @@ with linear warm-up, pad-crop-flip and optional random erasing, label smoothing.
 Prints one JSON line per epoch: {"epoch", "lr", "train_loss", "train_top1", "val_loss", "val_top1",
 "seconds", "images_per_second"}.
 
-    ~/.cache/resnet-peers/torch/bin/python apps/bench/peers/pytorch_train_cifar.py \
-      --cache ~/.cache/resnet-ts/prepared/<key> --split runs/<run>/split.json --epochs 10
+    ~/.cache/resnet-peers/torch/bin/python apps/bench/peers/pytorch_train_cifar.py --run runs/<run> --epochs 10
 """
 
 import argparse
@@ -32,8 +32,9 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--cache", required=True, help="a prepared dataset directory (images.bin, labels.bin, meta.json)")
-    p.add_argument("--split", required=True, help="a run's split.json (its validation indices)")
+    p.add_argument("--run", help="a resnet train output directory: its split.json and its data's cache entry")
+    p.add_argument("--cache", help="a prepared dataset directory (images.bin, labels.bin, meta.json)")
+    p.add_argument("--split", help="a run's split.json (its validation indices)")
     p.add_argument("--depth", type=int, default=20, help="6n+2 (20, 32, 44, 56, 110)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
@@ -48,6 +49,27 @@ def parse_args():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps-per-epoch", type=int, help="stop each epoch early (smoke tests)")
     return p.parse_args()
+
+
+def cache_of(run):
+    """The newest prepared-dataset entry decoded from the data in `run`'s config.json."""
+    try:
+        with open(os.path.join(run, "config.json")) as f:
+            data = os.path.realpath(json.load(f)["data"])
+    except (OSError, ValueError, KeyError) as error:
+        raise SystemExit(f"--run {run}: expected a resnet train output directory with config.json ({error})")
+    root = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "resnet-ts", "prepared")
+    entries = []
+    for key in os.listdir(root) if os.path.isdir(root) else []:
+        try:
+            with open(os.path.join(root, key, "meta.json")) as f:
+                if os.path.realpath(json.load(f)["source"]) == data:
+                    entries.append(os.path.join(root, key))
+        except (OSError, ValueError, KeyError):
+            continue
+    if not entries:
+        raise SystemExit(f"--run {run}: no decoded copy of {data} under {root}; run resnet train on it once")
+    return max(entries, key=lambda entry: os.path.getmtime(os.path.join(entry, "meta.json")))
 
 
 def load(cache, split_path):
@@ -153,7 +175,11 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    images, labels, train, validation, classes = load(args.cache, args.split)
+    if not args.run and not (args.cache and args.split):
+        raise SystemExit("expected --run <resnet train output directory>, or both --cache and --split")
+    cache = args.cache or cache_of(args.run)
+    split = args.split or os.path.join(args.run, "split.json")
+    images, labels, train, validation, classes = load(cache, split)
     if args.normalization == "imagenet":
         normalize = lambda x: (x.astype(np.float32) - IMAGENET_MEAN) / IMAGENET_STD  # noqa: E731
     else:
