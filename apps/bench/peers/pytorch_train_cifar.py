@@ -188,11 +188,8 @@ def main():
     to_tensor = lambda x: torch.from_numpy(np.ascontiguousarray(normalize(x).transpose(0, 3, 1, 2)))  # noqa: E731
 
     model = CifarResNet(args.depth, classes)
-    kernels = [p for p in model.parameters() if p.dim() > 1]
-    others = [p for p in model.parameters() if p.dim() <= 1]
-    optimizer = torch.optim.SGD(
-        [{"params": kernels}, {"params": others}], lr=args.lr, momentum=0.9, nesterov=True
-    )
+    kernels = [p for p in model.parameters() if p.dim() > 1]  # decayed; BN and biases are not
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True)
     per_epoch = math.ceil(len(train) / args.batch_size)
     if args.steps_per_epoch:
         per_epoch = min(per_epoch, args.steps_per_epoch)
