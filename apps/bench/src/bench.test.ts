@@ -40,10 +40,15 @@ describe('fits and tables', () => {
 
 describe('resnet-bench', () => {
   let out: string;
+  const savedCacheHome = process.env.XDG_CACHE_HOME;
   beforeAll(async () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'bench-'));
     // Decoded datasets go to the test's own directory, not the user's cache.
     process.env.XDG_CACHE_HOME = path.join(out, 'cache');
+  });
+  afterAll(() => {
+    if (savedCacheHome === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = savedCacheHome;
   });
 
   it('throughput measures each model in its own process and writes JSON and markdown', async () => {
