@@ -1,4 +1,5 @@
-import { Command, CommanderError, Option } from 'commander';
+import { AUGMENT_PRESETS, BACKENDS } from '@resnet-ts/train';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runAugment } from './commands/augment';
 import { runEval } from './commands/eval';
 import { runPredict } from './commands/predict';
@@ -8,7 +9,24 @@ import { runTrain } from './commands/train';
 import type { Io } from './io';
 import { integer, json, number, positiveInteger } from './parse';
 
-const BACKEND_HELP = 'auto|onednn|tensorflow|tensorflow-gpu|wasm|cpu (auto: the fastest that loads)';
+/** The TensorFlow.js backend; train leaves the default to the run's config (auto, or what it resumed with). */
+const backendOption = (defaultValue?: string) => {
+  const option = new Option(
+    '--backend <name>',
+    'TensorFlow.js backend (auto: the fastest that loads)',
+  ).choices(BACKENDS);
+  return defaultValue === undefined ? option : option.default(defaultValue);
+};
+
+/** A preset name, or a JSON pipeline inline or from @file; parsed here so a bad one is a flag error. */
+function augmentSpec(value: string): unknown {
+  if ((AUGMENT_PRESETS as readonly string[]).includes(value)) return value;
+  if (!/^\s*[{@]/.test(value))
+    throw new InvalidArgumentError(
+      `expected ${AUGMENT_PRESETS.join(', ')}, a JSON pipeline {"steps":[…]} or @file.json`,
+    );
+  return json(value);
+}
 
 /** Test-time augmentation for eval and predict. */
 const ttaOption = () =>
@@ -65,7 +83,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
       number,
     )
     .option('--val-split <fraction>', 'stratified validation fraction of --data (default 0.1)', number)
-    .option('--augment <spec>', 'standard|flip|none, or a JSON pipeline {"steps":[…]} / @file')
+    .option('--augment <spec>', 'standard|flip|none, or a JSON pipeline {"steps":[…]} / @file', augmentSpec)
     .addOption(
       new Option('--normalization <mode>', 'input normalisation').choices([
         'per-pixel-mean',
@@ -77,7 +95,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     )
     .option('--seed <n>', 'seed for initialisation, split, order and augmentation (default 0)', integer)
     .option('--workers <n>', 'worker threads preparing batches (default 1)', integer)
-    .option('--backend <name>', BACKEND_HELP)
+    .addOption(backendOption())
     .option('--threads <n>', 'oneDNN threads (default: all cores)', positiveInteger)
     .option(
       '--early-stopping <epochs>',
@@ -103,7 +121,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     )
     .option('--batch-size <n>', 'images per batch (default 128)', positiveInteger)
     .addOption(ttaOption())
-    .option('--backend <name>', BACKEND_HELP, 'auto')
+    .addOption(backendOption('auto'))
     .option('--json', 'print JSON')
     .action(async (options) => setExitCode(await runEval(options, io)));
 
@@ -114,7 +132,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .argument('<images...>', 'image files')
     .option('--top <k>', 'classes to show per image (default 5)', positiveInteger, 5)
     .addOption(ttaOption())
-    .option('--backend <name>', BACKEND_HELP, 'auto')
+    .addOption(backendOption('auto'))
     .option('--json', 'print JSON')
     .action(async (images: string[], options) => setExitCode(await runPredict(images, options, io)));
 

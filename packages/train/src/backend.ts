@@ -55,6 +55,11 @@ async function activate(choice: Exclude<BackendChoice, 'auto'>): Promise<string>
     return 'cpu';
   }
   const plugin = PLUGINS[choice];
+  // Callers of the library may pass any string; name the choices rather than fail on undefined.
+  if (plugin === undefined)
+    throw new BackendError(
+      `backend ${String(choice)}: unknown; expected one of auto, cpu, ${Object.keys(PLUGINS).join(', ')}`,
+    );
   let loaded: { unavailableReason?: () => string | undefined };
   try {
     loaded = (await loadOptional(plugin.module)) as typeof loaded;

@@ -55,15 +55,20 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     if (!data)
       throw new ConfigError(`data: ${options.model} is not a run directory, so say which data to evaluate`);
     const split: EvalSplit = options.split ?? (options.data ? 'all' : 'val');
+    // The run's validation split indexes the run's own data (its subset, its valData): other data
+    // has no validation split, and indexing it with split.json would score arbitrary images.
+    const runData = !options.data || (runConfig !== undefined && sameData(options.data, runConfig.data));
+    if (split === 'val' && !runData)
+      throw new ConfigError(
+        `split: val is the validation split of the run's data (${runConfig?.data ?? 'none recorded'}), not of ${options.data}; use --split all or test`,
+      );
     const opened = await openDataset(data, {
       imageSize: runConfig?.imageSize,
       cacheDir: options.cacheDir ?? runConfig?.cacheDir,
     });
     // A run that trained on a per-class subset split that subset: rebuild it to find its samples.
     let dataset: ImageDataset =
-      !options.data && runConfig?.maxPerClass
-        ? firstPerClass(opened.train, runConfig.maxPerClass)
-        : opened.train;
+      runData && runConfig?.maxPerClass ? firstPerClass(opened.train, runConfig.maxPerClass) : opened.train;
     let indices: Int32Array;
     if (split === 'test') {
       if (!opened.heldOut)
@@ -72,13 +77,10 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
         );
       dataset = opened.heldOut;
       indices = Int32Array.from(dataset.labels.keys());
-    } else if (
-      split === 'val' &&
-      (opened.heldOutRole === 'validation' || (!options.data && runConfig?.valData))
-    ) {
+    } else if (split === 'val' && (opened.heldOutRole === 'validation' || (runData && runConfig?.valData))) {
       // The run validated on a separate folder (its valData, or the val/ of a train/val tree).
       dataset =
-        !options.data && runConfig?.valData
+        runData && runConfig?.valData
           ? (
               await openDataset(runConfig.valData, {
                 imageSize: runConfig.imageSize,
@@ -138,6 +140,17 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   } finally {
     bundle.model.dispose();
   }
+}
+
+/** Whether two `--data` specs name the same data (`cifar10`, or the same resolved path). */
+function sameData(a: string, b: string): boolean {
+  const canonical = (spec: string) =>
+    spec === 'cifar10'
+      ? spec
+      : spec.startsWith('cifar10:')
+        ? `cifar10:${path.resolve(spec.slice(8))}`
+        : path.resolve(spec);
+  return canonical(a) === canonical(b);
 }
 
 export interface Prediction {

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -104,6 +104,18 @@ describe('train', () => {
     expect(evaluation.top1).toBe(last.top1);
     expect(evaluation.loss).toBeCloseTo(last.loss, 4);
     expect(evaluation.confusion.flat().reduce((a, b) => a + b, 0)).toBe(18);
+  });
+
+  it("eval --split val needs the run's own data: the same path reproduces it, other data is refused", async () => {
+    const same = await evaluateModel({ model: run, data: path.relative(process.cwd(), data), split: 'val' });
+    expect(same.count).toBe(18);
+    expect(same.top1).toBe(history.at(-1)!.val!.top1);
+    const other = await mkdtemp(path.join(os.tmpdir(), 'other-data-'));
+    await writeFolderDataset(other, { classes: 3, perClass: 5, size: 16, seed: 9 });
+    await expect(evaluateModel({ model: run, data: other, split: 'val' })).rejects.toThrow(
+      `split: val is the validation split of the run's data (${data}), not of ${other}; use --split all or test`,
+    );
+    expect((await evaluateModel({ model: run, data: other })).count).toBe(15);
   });
 
   it('eval works on the exported best/ model too, and a new run refuses an occupied directory', async () => {
@@ -237,6 +249,23 @@ describe('train', () => {
     await expect(train({ ...config('/tmp/x'), lr: 0.5 }, { outDir: run, resume: true })).rejects.toThrow(
       /lr: a resumed run keeps 0.05/,
     );
+  });
+
+  it('resumes from data that moved, saving the new place and epochs; other data is refused', async () => {
+    const moved = await mkdtemp(path.join(os.tmpdir(), 'moved-data-'));
+    await cp(data, moved, { recursive: true });
+    const other = await mkdtemp(path.join(os.tmpdir(), 'other-data-'));
+    await writeFolderDataset(other, { classes: 3, perClass: 20, size: 16, seed: 5 });
+    await expect(train({ data: other, epochs: 4 }, { outDir: run, resume: true })).rejects.toThrow(
+      `data: ${other} is not the data this run started with`,
+    );
+    const typo = `${run}-typo`;
+    await expect(train({ data: moved, epochs: 4 }, { outDir: typo, resume: true })).rejects.toThrow(
+      `${typo}: no checkpoint to resume, and a new run there needs a complete config (model:`,
+    );
+    const result = await train({ data: moved, epochs: 4 }, { outDir: run, resume: true });
+    expect(result.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
+    expect(JSON.parse(readFileSync(runFiles(run).config, 'utf8'))).toMatchObject({ data: moved, epochs: 4 });
   });
 });
 

@@ -29,8 +29,14 @@ import { learningRate } from './schedule';
 import { trainStep } from './step';
 import { TensorBoardWriter } from './tensorboard';
 
-/** Fields that may change when a run is resumed; everything else must stay as it was. */
+/**
+ * Fields that may change when a run is resumed; everything else must stay as it was. `data` and
+ * `valData` say where the data is (it may have moved with the run); resume checks that the classes
+ * and the validation split they give are the run's own.
+ */
 export const RUNTIME_FIELDS = [
+  'data',
+  'valData',
   'epochs',
   'workers',
   'prefetch',
@@ -128,7 +134,7 @@ function optimizerConfig(config: TrainConfig): OptimizerConfig {
 }
 
 /** The config of a resumed run: the saved one, with only runtime fields taken from `input`. */
-async function resumedConfig(files: RunFiles, input: TrainConfigInput | undefined): Promise<TrainConfig> {
+async function resumedConfig(files: RunFiles, input: Partial<TrainConfigInput> | undefined): Promise<TrainConfig> {
   const saved = parseTrainConfig(await readJson(files.config));
   if (!input) return saved;
   const given = parseTrainConfig({ ...saved, ...input });
@@ -143,14 +149,32 @@ async function resumedConfig(files: RunFiles, input: TrainConfigInput | undefine
   return given;
 }
 
+/** A new run's config; under `resume` (nothing to resume yet) a bad one says that it would start anew. */
+function newRunConfig(input: Partial<TrainConfigInput> | undefined, options: TrainOptions): TrainConfig {
+  try {
+    return parseTrainConfig(input);
+  } catch (error) {
+    if (!options.resume || !(error instanceof ConfigError)) throw error;
+    throw new ConfigError(
+      `${options.outDir}: no checkpoint to resume, and a new run there needs a complete config (${error.message})`,
+    );
+  }
+}
+
 const splitMetrics = (m: ClassificationMetrics): SplitMetrics => m.summary();
 
 /**
  * Trains a model as `config` describes, writing checkpoints, logs, exported models and a report
- * into `options.outDir`. With `resume`, continues exactly where the checkpoint left off.
+ * into `options.outDir`. With `resume`, continues exactly where the checkpoint left off; then
+ * `config` holds only what changes (runtime fields), or nothing.
  */
+export async function train(input: TrainConfigInput, options: TrainOptions): Promise<TrainResult>;
 export async function train(
-  input: TrainConfigInput | undefined,
+  input: Partial<TrainConfigInput> | undefined,
+  options: TrainOptions & { resume: true },
+): Promise<TrainResult>;
+export async function train(
+  input: Partial<TrainConfigInput> | undefined,
   options: TrainOptions,
 ): Promise<TrainResult> {
   const files = runFiles(options.outDir);
@@ -163,7 +187,7 @@ export async function train(
       `${options.outDir}: already holds a run; resume it (resume / --resume) or choose another output directory`,
     );
   }
-  const config = resuming ? await resumedConfig(files, input) : parseTrainConfig(input);
+  const config = resuming ? await resumedConfig(files, input) : newRunConfig(input, options);
   const emit = options.onEvent ?? (() => undefined);
 
   const { backend, skipped } = await useBackend(config.backend as BackendChoice);
@@ -251,6 +275,8 @@ export async function train(
       optimizer.dispose();
       throw error;
     }
+    // The changed runtime fields hold from now on (a later plain --resume keeps the new --epochs).
+    if (input) await writeFileAtomic(files.config, JSON.stringify(config, null, 2));
   } else {
     await mkdir(options.outDir, { recursive: true });
     await writeFileAtomic(files.config, JSON.stringify(config, null, 2));
@@ -264,13 +290,6 @@ export async function train(
     await writeFile(files.metrics, '');
   }
   await dropLogLinesAfter(files.metrics, state.step);
-
-  const workers = config.workers;
-  const loader = new BatchLoader(batchSource(dataset), preprocessing, { workers, prefetch: config.prefetch });
-  const valLoader =
-    valDataset && valDataset !== dataset
-      ? new BatchLoader(batchSource(valDataset), preprocessing, { workers, prefetch: config.prefetch })
-      : loader;
 
   const stepsPerEpoch = Math.ceil(trainIndices.length / config.batchSize);
   const totalSteps = stepsPerEpoch * config.epochs;
@@ -302,6 +321,13 @@ export async function train(
     resumedFrom: resuming ? { epoch: state.epoch, batch: state.batch, step: state.step } : undefined,
   });
 
+  // Worker threads start here, right before the try whose finally closes them.
+  const workers = config.workers;
+  const loader = new BatchLoader(batchSource(dataset), preprocessing, { workers, prefetch: config.prefetch });
+  const valLoader =
+    valDataset && valDataset !== dataset
+      ? new BatchLoader(batchSource(valDataset), preprocessing, { workers, prefetch: config.prefetch })
+      : loader;
   let interrupted = false;
   let earlyStopped = false;
   let lastValidation: Awaited<ReturnType<typeof evaluate>> | undefined;
@@ -359,7 +385,7 @@ export async function train(
         metrics.add(scores, labels, loss * labels.length);
         if (!Number.isFinite(loss)) {
           throw new Error(
-            `epoch ${epoch + 1}, step ${state.step + 1}: loss is ${loss}; lower the learning rate (lr ${lr})`,
+            `epoch ${epoch + 1}, step ${state.step + 1}: loss is ${loss} at lr ${lr}; a resumed run would repeat this, so start a new run with a lower learning rate`,
           );
         }
         state.batch++;

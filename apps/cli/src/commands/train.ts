@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { AUGMENT_PRESETS, runFiles, type TrainConfigInput, train } from '@resnet-ts/train';
+import { runFiles, type TrainConfigInput, train } from '@resnet-ts/train';
 import { type Io, UsageError } from '../io';
-import { json } from '../parse';
 import { TrainProgress } from '../progress';
 
 export interface TrainFlags {
@@ -9,7 +8,7 @@ export interface TrainFlags {
   out: string;
   resume?: boolean;
   nesterov?: boolean;
-  augment?: string;
+  augment?: unknown;
   [flag: string]: unknown;
 }
 
@@ -39,14 +38,6 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   for (const [key, value] of Object.entries(flags)) {
     if (NOT_CONFIG.has(key) || value === undefined) continue;
     if (key === 'nesterov' && value === true) continue; // commander's default for --no-nesterov
-    if (
-      key === 'augment' &&
-      typeof value === 'string' &&
-      !(AUGMENT_PRESETS as readonly string[]).includes(value)
-    ) {
-      config.augment = json(value);
-      continue;
-    }
     config[key] = value;
   }
   return config as TrainConfigInput;

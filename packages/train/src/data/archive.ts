@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { DatasetError } from './dataset';
@@ -13,37 +15,111 @@ export function isTarArchive(file: string): boolean {
   return /\.(tar|tar\.gz|tgz)$/i.test(file);
 }
 
-/** Reads every regular file of a `.tar`, `.tar.gz` or `.tgz` archive (streamed, never extracted). */
-export async function readTarArchive(
+/**
+ * Streams the regular files of a `.tar`, `.tar.gz` or `.tgz` archive that `keep` accepts to `onEntry`,
+ * one at a time; `onEntry` returning `false` stops reading there.
+ */
+async function forEachTarEntry(
   file: string,
-  keep: (name: string) => boolean = () => true,
-): Promise<ArchiveEntry[]> {
-  const entries: ArchiveEntry[] = [];
+  keep: (name: string) => boolean,
+  onEntry: (entry: ArchiveEntry) => unknown,
+): Promise<void> {
   const input = createReadStream(file);
   const tar = extract();
   const gzipped = /\.(tar\.gz|tgz)$/i.test(file);
+  let stopped = false;
   const failed = new Promise<never>((_, reject) => {
-    const fail = (error: Error) =>
-      reject(
-        new DatasetError(`${file}: not a readable tar${gzipped ? '.gz' : ''} archive (${error.message})`),
-      );
+    const fail = (error: Error) => {
+      if (!stopped)
+        reject(
+          new DatasetError(`${file}: not a readable tar${gzipped ? '.gz' : ''} archive (${error.message})`),
+        );
+    };
     input.on('error', fail);
     tar.on('error', fail);
     if (gzipped) input.pipe(createGunzip().on('error', fail)).pipe(tar);
     else input.pipe(tar);
   });
   const read = (async () => {
-    for await (const entry of tar) {
-      const name = entry.header.name.replace(/^\.\//, '');
-      if (entry.header.type !== 'file' || !keep(name)) {
-        entry.resume();
-        continue;
+    try {
+      for await (const entry of tar) {
+        const name = entry.header.name.replace(/^\.\//, '');
+        if (entry.header.type !== 'file' || !keep(name)) {
+          entry.resume();
+          continue;
+        }
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry) chunks.push(chunk as Buffer);
+        if ((await onEntry({ name, data: Buffer.concat(chunks) })) === false) break; // destroys `tar`
       }
-      const chunks: Buffer[] = [];
-      for await (const chunk of entry) chunks.push(chunk as Buffer);
-      entries.push({ name, data: Buffer.concat(chunks) });
+    } finally {
+      stopped = true; // errors from tearing the streams down are not the archive's
+      input.destroy();
     }
-    return entries;
   })();
-  return Promise.race([read, failed]);
+  // Whichever settles second must not surface as an unhandled rejection; the race still sees both.
+  for (const promise of [read, failed]) promise.catch(() => undefined);
+  await Promise.race([read, failed]);
+}
+
+/** Reads every regular file of a `.tar`, `.tar.gz` or `.tgz` archive into memory (never extracted). */
+export async function readTarArchive(
+  file: string,
+  keep: (name: string) => boolean = () => true,
+): Promise<ArchiveEntry[]> {
+  const entries: ArchiveEntry[] = [];
+  await forEachTarEntry(file, keep, (entry) => {
+    entries.push(entry);
+  });
+  return entries;
+}
+
+/** The archive's first file that `keep` accepts, reading no further than it. */
+export async function firstTarEntry(
+  file: string,
+  keep: (name: string) => boolean,
+): Promise<ArchiveEntry | undefined> {
+  let first: ArchiveEntry | undefined;
+  await forEachTarEntry(file, keep, (entry) => {
+    first = entry;
+    return false;
+  });
+  return first;
+}
+
+/**
+ * Extracts the files `keep` accepts into `dir`, which appears only once complete (written to a
+ * temporary sibling, then renamed); an existing `dir` is taken as already extracted. Names that would
+ * land outside `dir` (absolute, or with `..`) are errors naming the entry.
+ */
+export async function extractTarArchive(
+  file: string,
+  dir: string,
+  keep: (name: string) => boolean = () => true,
+): Promise<string> {
+  if (
+    await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    )
+  )
+    return dir;
+  const temp = `${dir}.${process.pid}.tmp`;
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp, { recursive: true });
+  try {
+    await forEachTarEntry(file, keep, async ({ name, data }) => {
+      const parts = name.split('/');
+      if (path.posix.isAbsolute(name) || parts.includes('..'))
+        throw new DatasetError(`${file}: entry ${name} would be extracted outside its folder`);
+      const target = path.join(temp, ...parts);
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, data);
+    });
+    await rename(temp, dir);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return dir;
 }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeTarGz } from '../testing/archive';
 import { downloadCifar10, parseCifarBatches, readCifar10 } from './cifar';
+import { openDataset } from './open';
 
 /** One CIFAR record: label, then 1024 R, 1024 G, 1024 B bytes. Pixel p has R=p%256, G=label, B=7. */
 function record(label: number): Uint8Array {
@@ -54,6 +55,27 @@ describe('CIFAR-10 binary format', () => {
     expect(Array.from(fromArchive.train.labels)).toEqual([1, 9, 2, 9, 3, 9, 4, 9, 5, 9]);
     expect(Array.from(fromArchive.test.labels)).toEqual([3]);
     expect(fromDir.train.images).toEqual(fromArchive.train.images);
+  });
+
+  it('opens as cifar10:<archive>, resized to --image-size with its test batch', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'cifar-'));
+    const archive = path.join(root, 'cifar-10-binary.tar.gz');
+    await writeTarGz(archive, await cifarFiles());
+    const native = await openDataset(`cifar10:${archive}`);
+    expect(native.heldOutRole).toBe('test');
+    const resized = await openDataset(`cifar10:${archive}`, { imageSize: 48 });
+    for (const dataset of [resized.train, resized.heldOut]) {
+      if (dataset?.kind !== 'memory') throw new Error('expected decoded images');
+      expect([dataset.height, dataset.width, dataset.images.length]).toEqual([
+        48,
+        48,
+        dataset.labels.length * 48 * 48 * 3,
+      ]);
+    }
+    if (resized.train.kind !== 'memory') throw new Error('expected decoded images');
+    // Green holds the label in every pixel, so it survives resampling exactly.
+    expect(resized.train.images[1 + 48 * 48 * 3]).toBe(9);
+    expect(Array.from(resized.train.labels)).toEqual(Array.from(native.train.labels));
   });
 
   it('names what is wrong with a bad source', async () => {

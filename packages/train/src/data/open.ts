@@ -1,12 +1,13 @@
+import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeImage } from '@resnet-ts/augment';
-import { isTarArchive } from './archive';
+import { extractTarArchive, firstTarEntry, isTarArchive } from './archive';
 import { downloadCifar10, readCifar10 } from './cifar';
 import { DatasetError, type ImageDataset, type MemoryDataset } from './dataset';
-import { scanImageFolder } from './folder';
-import { prepareImages } from './prepare';
+import { isImageFile, scanImageFolder } from './folder';
+import { prepareImages, resizeMemoryDataset } from './prepare';
 
 /** Images at most this many pixels a side are decoded once into memory; larger stay files. */
 export const SMALL_IMAGE_SIDE = 64;
@@ -42,7 +43,12 @@ export async function openDataset(spec: string, options: OpenOptions = {}): Prom
     const local = spec.slice('cifar10:'.length);
     const source = spec === 'cifar10' ? await downloadCifar10(path.join(cacheDir, 'downloads')) : local;
     const { train, test } = await readCifar10(source);
-    return { train, heldOut: test, heldOutRole: 'test' };
+    if (options.imageSize === undefined) return { train, heldOut: test, heldOutRole: 'test' };
+    return {
+      train: await resizeMemoryDataset(train, options.imageSize),
+      heldOut: await resizeMemoryDataset(test, options.imageSize),
+      heldOutRole: 'test',
+    };
   }
   const info = await stat(spec).catch(() => undefined);
   if (!info)
@@ -59,7 +65,14 @@ export async function openDataset(spec: string, options: OpenOptions = {}): Prom
       throw new DatasetError(
         `${spec}: expected a folder of class folders or a .tar/.tar.gz/.tgz archive of them`,
       );
-    return { train: await prepareImages(spec, prepare) };
+    if (await holdsSmallImages(spec, options.imageSize)) return { train: await prepareImages(spec, prepare) };
+    // Large images stay files, as in a folder: extract once into the cache and open that folder.
+    const key = createHash('sha256')
+      .update(JSON.stringify([path.resolve(spec), info.size, info.mtimeMs]))
+      .digest('hex')
+      .slice(0, 20);
+    const extracted = await extractTarArchive(spec, path.join(cacheDir, 'extracted', key), isImageFile);
+    return openDataset(await classFolderRoot(extracted), options);
   }
   const children = new Set(
     (await readdir(spec, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name),
@@ -72,6 +85,26 @@ export async function openDataset(spec: string, options: OpenOptions = {}): Prom
     };
   }
   return { train: await openFolder(spec, options, prepare) };
+}
+
+/** Whether an archive's images are small enough to decode into memory (judged by its first image). */
+async function holdsSmallImages(archive: string, imageSize: number | undefined): Promise<boolean> {
+  if (imageSize !== undefined) return imageSize <= SMALL_IMAGE_SIDE;
+  const first = await firstTarEntry(archive, isImageFile);
+  if (!first) throw new DatasetError(`${archive}: holds no images (.jpg, .jpeg, .png, .webp)`);
+  const image = await decodeImage(first.data).catch((error: Error) => {
+    throw new DatasetError(`${archive}:${first.name}: unreadable image (${error.message})`);
+  });
+  return Math.max(image.width, image.height) <= SMALL_IMAGE_SIDE;
+}
+
+/** Archives often wrap their class folders in one top folder (or several): the first folder with more. */
+async function classFolderRoot(dir: string): Promise<string> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const folders = entries.filter((e) => e.isDirectory());
+  if (folders.length === 1 && entries.length === 1)
+    return classFolderRoot(path.join(dir, (folders[0] as (typeof folders)[number]).name));
+  return dir;
 }
 
 async function openFolder(

@@ -75,7 +75,7 @@ describe('image folders', () => {
     );
     await import('node:fs/promises').then((fs) => fs.rm(path.join(other, 'x'), { recursive: true }));
     await expect(prepareImages(await scanImageFolder(other))).rejects.toThrow(
-      /big.png: is 9×9, but .* is 8×8; pass a size/,
+      /big.png: is 9×9, but .* is 8×8; pass --image-size/,
     );
     expect((await prepareImages(await scanImageFolder(other), { size: 8 })).images).toHaveLength(3 * 192);
   });

@@ -73,6 +73,12 @@ async function listArchive(file: string) {
   if (!info?.isFile()) throw new DatasetError(`${file}: archive does not exist`);
   const entries = await readTarArchive(file, isImageFile);
   const byClass = (name: string) => path.posix.basename(path.posix.dirname(name));
+  // Class = parent folder: a train/ and a val/ tree would silently merge into one training set.
+  const trees = new Set(entries.map((e) => byClass(path.posix.dirname(e.name))));
+  if (trees.has('train') && trees.has('val'))
+    throw new DatasetError(
+      `${file}: holds train/ and val/ trees; extract it and pass the folder, whose val/ is then used for validation`,
+    );
   const classes = [...new Set(entries.map((e) => byClass(e.name)))].sort();
   if (classes.length < 2) {
     throw new DatasetError(
@@ -92,32 +98,26 @@ async function listArchive(file: string) {
 }
 
 async function decodeAll(items: Encoded[], classes: string[], source: string, options: PrepareOptions) {
-  const concurrency = options.concurrency ?? 32;
   const decoded: RgbImage[] = new Array(items.length);
-  let next = 0;
   let done = 0;
-  const work = async () => {
-    while (next < items.length) {
-      const i = next++;
-      const item = items[i] as Encoded;
-      let image: RgbImage;
-      try {
-        image = await decodeImage(await item.load());
-      } catch (error) {
-        if (error instanceof ImageDecodeError) {
-          const reason = error.message.replace(/^<buffer of \d+ bytes>: /, '').replace(`${item.name}: `, '');
-          throw new DatasetError(`${item.name}: unreadable image (${reason})`);
-        }
-        throw error;
+  await forEachConcurrently(items.length, options.concurrency ?? 32, async (i) => {
+    const item = items[i] as Encoded;
+    let image: RgbImage;
+    try {
+      image = await decodeImage(await item.load());
+    } catch (error) {
+      if (error instanceof ImageDecodeError) {
+        const reason = error.message.replace(/^<buffer of \d+ bytes>: /, '').replace(`${item.name}: `, '');
+        throw new DatasetError(`${item.name}: unreadable image (${reason})`);
       }
-      if (options.size && (image.width !== options.size || image.height !== options.size)) {
-        image = await resizeAndCenterCrop(image, options.size, options.size);
-      }
-      decoded[i] = image;
-      options.onProgress?.(++done, items.length);
+      throw error;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, work));
+    if (options.size && (image.width !== options.size || image.height !== options.size)) {
+      image = await resizeAndCenterCrop(image, options.size, options.size);
+    }
+    decoded[i] = image;
+    options.onProgress?.(++done, items.length);
+  });
   const first = decoded[0] as RgbImage;
   const { width, height } = first;
   const size = width * height * 3;
@@ -125,13 +125,49 @@ async function decodeAll(items: Encoded[], classes: string[], source: string, op
   decoded.forEach((image, i) => {
     if (image.width !== width || image.height !== height) {
       throw new DatasetError(
-        `${items[i]?.name}: is ${image.width}×${image.height}, but ${items[0]?.name} is ${width}×${height}; pass a size to resize all images to one`,
+        `${items[i]?.name}: is ${image.width}×${image.height}, but ${items[0]?.name} is ${width}×${height}; pass --image-size (imageSize) to resize all images to one`,
       );
     }
     images.set(image.data, i * size);
   });
   const labels = Int32Array.from(items, (item) => item.label);
   return { kind: 'memory', classes, labels, images, height, width, source } satisfies MemoryDataset;
+}
+
+/** Runs `work(0 … count-1)` with at most `concurrency` calls in flight (sharp decodes on libuv's pool). */
+async function forEachConcurrently(
+  count: number,
+  concurrency: number,
+  work: (index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await work(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+/** Resizes (shorter side) and center-crops every image of a decoded dataset to size×size. */
+export async function resizeMemoryDataset(
+  dataset: MemoryDataset,
+  size: number,
+  concurrency = 32,
+): Promise<MemoryDataset> {
+  if (dataset.height === size && dataset.width === size) return dataset;
+  const from = dataset.height * dataset.width * 3;
+  const to = size * size * 3;
+  const count = dataset.labels.length;
+  const images = new Uint8Array(new SharedArrayBuffer(count * to));
+  await forEachConcurrently(count, concurrency, async (i) => {
+    const image: RgbImage = {
+      data: dataset.images.subarray(i * from, (i + 1) * from),
+      width: dataset.width,
+      height: dataset.height,
+      channels: 3,
+    };
+    images.set((await resizeAndCenterCrop(image, size, size)).data, i * to);
+  });
+  return { ...dataset, images, height: size, width: size };
 }
 
 async function readCache(dir: string): Promise<MemoryDataset | undefined> {
