@@ -131,6 +131,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .requiredOption('--model <dir>', 'run directory or exported model directory')
     .argument('<images...>', 'image files')
     .option('--top <k>', 'classes to show per image (default 5)', positiveInteger, 5)
+    .option('--batch-size <n>', 'images decoded and scored at once (default 32)', positiveInteger)
     .addOption(ttaOption())
     .addOption(backendOption('auto'))
     .option('--json', 'print JSON')

@@ -158,16 +158,22 @@ export interface Prediction {
   top: { label: string; index: number; probability: number }[];
 }
 
-/** Classifies image files with a saved model (its evaluation preprocessing); the `top` classes each. */
+/**
+ * Classifies image files with a saved model (its evaluation preprocessing); the `top` classes each.
+ * Images are decoded and scored `batchSize` at a time, so memory does not grow with their number.
+ */
 export async function predictImages(
   model: string | ModelBundle,
   images: string[],
   top = 5,
   tta: TestTimeAugmentation = 'none',
+  batchSize = 32,
 ): Promise<Prediction[]> {
   if (images.length === 0) throw new ConfigError('images: expected at least one image file');
   if (!Number.isInteger(top) || top < 1)
     throw new ConfigError(`top: expected a positive integer, got ${top}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ConfigError(`batchSize: expected a positive integer, got ${batchSize}`);
   const bundle = typeof model === 'string' ? await loadModel(model) : model;
   try {
     const [height, width] = bundle.preprocessing.inputSize;
@@ -190,25 +196,33 @@ export async function predictImages(
           }
         : bundle.preprocessing;
     const assembler = new BatchAssembler({ kind: 'files', files: images }, eval_);
-    const { x } = await assembler.assemble({
-      mode: 'eval',
-      seed: 0,
-      epoch: 0,
-      indices: Int32Array.from(images.keys()),
-    });
-    const input = tf.tensor4d(x, [images.length, height, width, 3]);
-    const probabilities = inferScores(bundle.model, input, 'probabilities', tta).scores;
-    input.dispose();
     const k = bundle.labels.length;
-    return images.map((file, n) => {
-      const row = Array.from(probabilities.subarray(n * k, (n + 1) * k), (probability, index) => ({
-        index,
-        probability,
-        label: bundle.labels[index] as string,
-      }));
-      row.sort((a, b) => b.probability - a.probability);
-      return { file: path.resolve(file), top: row.slice(0, Math.min(top, k)) };
-    });
+    const predictions: Prediction[] = [];
+    for (let start = 0; start < images.length; start += batchSize) {
+      const count = Math.min(batchSize, images.length - start);
+      const { x } = await assembler.assemble({
+        mode: 'eval',
+        seed: 0,
+        epoch: 0,
+        indices: Int32Array.from({ length: count }, (_, n) => start + n),
+      });
+      const input = tf.tensor4d(x, [count, height, width, 3]);
+      const probabilities = inferScores(bundle.model, input, 'probabilities', tta).scores;
+      input.dispose();
+      for (let n = 0; n < count; n++) {
+        const row = Array.from(probabilities.subarray(n * k, (n + 1) * k), (probability, index) => ({
+          index,
+          probability,
+          label: bundle.labels[index] as string,
+        }));
+        row.sort((a, b) => b.probability - a.probability);
+        predictions.push({
+          file: path.resolve(images[start + n] as string),
+          top: row.slice(0, Math.min(top, k)),
+        });
+      }
+    }
+    return predictions;
   } finally {
     if (typeof model === 'string') bundle.model.dispose();
   }

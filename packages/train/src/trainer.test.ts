@@ -134,6 +134,28 @@ describe('train', () => {
     expect(prediction!.top[0]!.label).toBe('class-b');
   });
 
+  it('predict scores any number of images a batch at a time, the same as all at once', async () => {
+    const images = [
+      'class-a/001.png',
+      'class-b/002.png',
+      'class-c/003.png',
+      'class-a/004.png',
+      'class-c/005.png',
+    ];
+    const files = images.map((f) => path.join(data, f));
+    const together = await predictImages(run, files, 3, 'none', 32);
+    const inTwos = await predictImages(run, files, 3, 'none', 2);
+    expect(inTwos.map((p) => p.file)).toEqual(files.map((f) => path.resolve(f)));
+    for (const [n, prediction] of inTwos.entries()) {
+      expect(prediction.top.map((t) => t.label)).toEqual(together[n]!.top.map((t) => t.label));
+      for (const [j, t] of prediction.top.entries())
+        expect(t.probability).toBeCloseTo(together[n]!.top[j]!.probability, 5);
+    }
+    await expect(predictImages(run, files, 3, 'none', 0)).rejects.toThrow(
+      'batchSize: expected a positive integer, got 0',
+    );
+  });
+
   it('an interrupted run resumed from its checkpoint ends with the same weights', async () => {
     const resumed = await mkdtemp(path.join(os.tmpdir(), 'run-'));
     const cache = `${resumed}-cache`;

@@ -134,7 +134,10 @@ function optimizerConfig(config: TrainConfig): OptimizerConfig {
 }
 
 /** The config of a resumed run: the saved one, with only runtime fields taken from `input`. */
-async function resumedConfig(files: RunFiles, input: Partial<TrainConfigInput> | undefined): Promise<TrainConfig> {
+async function resumedConfig(
+  files: RunFiles,
+  input: Partial<TrainConfigInput> | undefined,
+): Promise<TrainConfig> {
   const saved = parseTrainConfig(await readJson(files.config));
   if (!input) return saved;
   const given = parseTrainConfig({ ...saved, ...input });

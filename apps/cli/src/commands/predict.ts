@@ -3,11 +3,18 @@ import type { Io } from '../io';
 
 export async function runPredict(
   images: string[],
-  flags: { model: string; top: number; tta?: TestTimeAugmentation; backend: string; json?: boolean },
+  flags: {
+    model: string;
+    top: number;
+    tta?: TestTimeAugmentation;
+    batchSize?: number;
+    backend: string;
+    json?: boolean;
+  },
   io: Io,
 ): Promise<number> {
   await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
-  const predictions = await predictImages(flags.model, images, flags.top, flags.tta);
+  const predictions = await predictImages(flags.model, images, flags.top, flags.tta, flags.batchSize);
   if (flags.json) {
     io.stdout(`${JSON.stringify(predictions, null, 2)}\n`);
     return 0;

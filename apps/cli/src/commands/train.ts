@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { runFiles, type TrainConfigInput, train } from '@resnet-ts/train';
+import { runFiles, type TrainConfigInput, type TrainOptions, train } from '@resnet-ts/train';
 import { type Io, UsageError } from '../io';
 import { TrainProgress } from '../progress';
 
@@ -33,14 +33,14 @@ function readConfigFile(file: string): Record<string, unknown> {
 }
 
 /** The run configuration from --config and flags (flags win); only explicitly given flags count. */
-export function configFromFlags(flags: TrainFlags): TrainConfigInput {
+export function configFromFlags(flags: TrainFlags): Partial<TrainConfigInput> {
   const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
   for (const [key, value] of Object.entries(flags)) {
     if (NOT_CONFIG.has(key) || value === undefined) continue;
     if (key === 'nesterov' && value === true) continue; // commander's default for --no-nesterov
     config[key] = value;
   }
-  return config as TrainConfigInput;
+  return config as Partial<TrainConfigInput>;
 }
 
 export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
@@ -57,9 +57,8 @@ export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
   });
   let progress: TrainProgress | undefined;
   try {
-    const result = await train(resume && Object.keys(input).length === 0 ? undefined : input, {
+    const options: TrainOptions = {
       outDir: flags.out,
-      resume,
       shouldStop: () => stopping,
       onEvent: (event) => {
         if (event.type === 'start') {
@@ -71,7 +70,11 @@ export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
         }
         progress?.handle(event);
       },
-    });
+    };
+    // A new run's config is complete or train names the missing fields; a resume may give none.
+    const result = resume
+      ? await train(Object.keys(input).length === 0 ? undefined : input, { ...options, resume: true })
+      : await train(input as TrainConfigInput, options);
     progress?.stop();
     const files = runFiles(flags.out);
     if (result.interrupted) {
