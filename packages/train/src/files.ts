@@ -1,18 +1,38 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-/** Writes a file atomically: a killed process leaves the old file or the new one, never half. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, data);
-  await rename(temp, file);
+/** Flushes a file or directory entry to disk, so a rename after it cannot outlive its contents. */
+async function sync(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
- * Fills a directory through `fill(tempDir)`, then swaps it into place. A kill at any moment leaves
- * the old directory, the new one, or the old one parked as `<dir>.old`, which {@link recoverDir}
- * puts back.
+ * Writes a file atomically and durably: a killed process or a power cut leaves the old file or the
+ * new one, never half (the data reaches the disk before the rename, the rename before we return).
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, file);
+  await sync(path.dirname(file));
+}
+
+/**
+ * Fills a directory through `fill(tempDir)`, then swaps it into place. A kill or a power cut at any
+ * moment leaves the old directory, the new one, or the old one parked as `<dir>.old`, which
+ * {@link recoverDir} puts back.
  */
 export async function writeDirAtomic(dir: string, fill: (temp: string) => Promise<void>): Promise<void> {
   await recoverDir(dir);
@@ -20,8 +40,11 @@ export async function writeDirAtomic(dir: string, fill: (temp: string) => Promis
   const old = `${dir}.old`;
   await mkdir(temp, { recursive: true });
   await fill(temp);
+  for (const entry of await readdir(temp, { recursive: true })) await sync(path.join(temp, entry));
+  await sync(temp);
   await rename(dir, old).catch(() => undefined);
   await rename(temp, dir);
+  await sync(path.dirname(dir));
   await rm(old, { recursive: true, force: true });
 }
 
