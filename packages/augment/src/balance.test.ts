@@ -31,7 +31,7 @@ describe('balanceClasses', () => {
     const root = await fixture({ cat: 2, dog: 5, owl: 1 });
     const report = await balanceClasses(root, { perClass: 5, seed: 3 });
     for (const name of ['cat', 'dog', 'owl']) expect(readdirSync(join(root, name))).toHaveLength(5);
-    expect(report.classes.cat).toEqual({ originals: 2, written: 3, total: 5 });
+    expect(report.classes.cat).toEqual({ originals: 2, written: 3, removed: 0, total: 5 });
     expect(readdirSync(join(root, 'cat')).sort()).toEqual([
       'aug-0-img0.png',
       'aug-1-img1.png',
@@ -56,6 +56,25 @@ describe('balanceClasses', () => {
     expect(['cat', 'dog', 'owl'].map((c) => listing(join(root, c)))).toEqual(before);
   });
 
+  it('a re-run with fewer per class or other ops removes or remakes the variants it no longer wants', async () => {
+    const root = await fixture({ cat: 2, owl: 1 });
+    await balanceClasses(root, { perClass: 5, seed: 3 });
+    const fewer = await balanceClasses(root, { perClass: 3, seed: 3 });
+    expect(fewer.classes.cat).toEqual({ originals: 2, written: 0, removed: 2, total: 3 });
+    expect(readdirSync(join(root, 'cat')).sort()).toEqual(['aug-0-img0.png', 'img0.png', 'img1.png']);
+    expect(readdirSync(join(root, 'owl'))).toHaveLength(3);
+    const variant = join(root, 'owl', 'aug-1-img0.png');
+    const before = readFileSync(variant);
+    const reseeded = await balanceClasses(root, { perClass: 3, seed: 4 });
+    expect(reseeded.classes.owl).toEqual({ originals: 1, written: 2, removed: 0, total: 3 });
+    expect(readFileSync(variant).equals(before)).toBe(false);
+    const manifest = readFileSync(reseeded.manifest, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(manifest.find((e) => e.file === 'aug-1-img0.png' && e.class === 'owl')).toMatchObject({ seed: 4 });
+  });
+
   it('downsamples large classes into an output tree, leaving the originals', async () => {
     const root = await fixture({ big: 7, small: 2 });
     const out = mkdtempSync(join(tmpdir(), 'balanced-'));
@@ -63,6 +82,11 @@ describe('balanceClasses', () => {
     expect(readdirSync(join(out, 'big'))).toHaveLength(4);
     expect(readdirSync(join(out, 'small'))).toHaveLength(4);
     expect(readdirSync(join(root, 'big'))).toHaveLength(7);
+    // Another seed picks other originals: the copies no longer picked are removed from the output.
+    const other = await balanceClasses(root, { perClass: 4, outDir: out, downsample: true, seed: 2 });
+    expect(readdirSync(join(out, 'big'))).toHaveLength(4);
+    expect(other.classes.big!.written).toBeGreaterThan(0);
+    expect(other.classes.big!.removed).toBe(other.classes.big!.written);
     await expect(balanceClasses(root, { perClass: 4, downsample: true })).rejects.toThrow(
       'downsample: needs an outDir',
     );

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { type AugmentStep, compose } from './compose';
 import { decodeImage, encodeImage, type ImageFormat } from './image';
@@ -28,7 +28,8 @@ export interface BalanceEntry {
 }
 
 export interface BalanceReport {
-  classes: Record<string, { originals: number; written: number; total: number }>;
+  /** Per class: originals found, files written now, files removed (left over from an earlier run), images it ends with. */
+  classes: Record<string, { originals: number; written: number; removed: number; total: number }>;
   manifest: string;
 }
 
@@ -83,6 +84,9 @@ export async function balanceClasses(srcDir: string, options: BalanceOptions): P
 
   const manifest: BalanceEntry[] = [];
   const report: BalanceReport = { classes: {}, manifest: join(outDir, 'balance-manifest.jsonl') };
+  // What an earlier run wrote: a variant is reused only if made the same way, and what this run
+  // no longer wants (a smaller perClass, another downsample) is removed.
+  const previous = await readManifest(report.manifest);
   for (const [classIndex, name] of classes.entries()) {
     const files = (await readdir(join(srcDir, name)))
       .filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()) && !f.startsWith(VARIANT_PREFIX))
@@ -103,7 +107,9 @@ export async function balanceClasses(srcDir: string, options: BalanceOptions): P
       originals = pool.slice(0, perClass).sort();
     }
     let written = 0;
+    const wanted = new Set<string>();
     for (const file of originals) {
+      wanted.add(file);
       if (outDir !== srcDir && !(await exists(join(target, file)))) {
         await copyFile(join(srcDir, name, file), join(target, `${file}.tmp`));
         await rename(join(target, `${file}.tmp`), join(target, file));
@@ -114,15 +120,59 @@ export async function balanceClasses(srcDir: string, options: BalanceOptions): P
     for (let index = 0; index < perClass - originals.length; index++) {
       const source = originals[index % originals.length]!;
       const file = `${VARIANT_PREFIX}${index}-${source}`;
-      manifest.push({ class: name, file, source, kind: 'variant', ops, seed, index });
-      if (await exists(join(target, file))) continue;
+      const entry: BalanceEntry = { class: name, file, source, kind: 'variant', ops, seed, index };
+      manifest.push(entry);
+      wanted.add(file);
+      const before = previous.get(`${name}/${file}`);
+      if (before && sameVariant(before, entry) && (await exists(join(target, file)))) continue;
       const image = await decodeImage(join(srcDir, name, source));
       const { image: variant } = await pipeline(image, { seed, epoch: classIndex, index });
       await writeAtomically(join(target, file), await encodeImage(variant, formatOf(source), 95));
       written++;
     }
-    report.classes[name] = { originals: files.length, written, total: Math.max(perClass, originals.length) };
+    let removed = 0;
+    for (const file of await readdir(target)) {
+      if (wanted.has(file)) continue;
+      const before = previous.get(`${name}/${file}`);
+      // Variants are ours by name; copied originals only if an earlier run recorded copying them.
+      const ours = file.startsWith(VARIANT_PREFIX) || (outDir !== srcDir && before?.kind === 'original');
+      if (!ours) continue;
+      await rm(join(target, file), { force: true });
+      removed++;
+    }
+    report.classes[name] = {
+      originals: files.length,
+      written,
+      removed,
+      total: Math.max(perClass, originals.length),
+    };
   }
   await writeAtomically(report.manifest, `${manifest.map((e) => JSON.stringify(e)).join('\n')}\n`);
   return report;
+}
+
+/** The entries of an earlier run's manifest by `<class>/<file>`; none if there is none. */
+async function readManifest(file: string): Promise<Map<string, BalanceEntry>> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const entries = new Map<string, BalanceEntry>();
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line) as BalanceEntry;
+      entries.set(`${entry.class}/${entry.file}`, entry);
+    } catch {
+      // A damaged line: its variant is made again, which is always safe.
+    }
+  }
+  return entries;
+}
+
+function sameVariant(a: BalanceEntry, b: BalanceEntry): boolean {
+  return (
+    a.kind === 'variant' &&
+    a.source === b.source &&
+    a.seed === b.seed &&
+    a.index === b.index &&
+    JSON.stringify(a.ops) === JSON.stringify(b.ops)
+  );
 }

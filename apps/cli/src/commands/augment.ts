@@ -26,10 +26,10 @@ export async function runAugment(
     return 0;
   }
   const width = Math.max(5, ...Object.keys(report.classes).map((c) => c.length));
-  io.stdout(`${'class'.padEnd(width)}  originals  written  total\n`);
+  io.stdout(`${'class'.padEnd(width)}  originals  written  removed  total\n`);
   for (const [name, c] of Object.entries(report.classes)) {
     io.stdout(
-      `${name.padEnd(width)}  ${String(c.originals).padStart(9)}  ${String(c.written).padStart(7)}  ${String(c.total).padStart(5)}\n`,
+      `${name.padEnd(width)}  ${String(c.originals).padStart(9)}  ${String(c.written).padStart(7)}  ${String(c.removed).padStart(7)}  ${String(c.total).padStart(5)}\n`,
     );
   }
   io.stdout(`manifest: ${report.manifest}\n`);
