@@ -5,7 +5,7 @@ export type Schedule =
   | { name: 'piecewise'; milestones: number[]; factor?: number; unit?: 'step' | 'epoch' }
   /** Cosine decay from the base rate to `minLr` over the run. */
   | { name: 'cosine'; minLr?: number }
-  /** Smith's one-cycle as in PyTorch's OneCycleLR (cosine annealing, two phases). */
+  /** Smith's one-cycle learning rate as in PyTorch's OneCycleLR (cosine annealing, two phases); momentum is not cycled. */
   | { name: 'onecycle'; pctStart?: number; divFactor?: number; finalDivFactor?: number };
 
 export interface ScheduleContext {

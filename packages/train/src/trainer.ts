@@ -229,6 +229,7 @@ export async function train(
       dataset.labels,
       config.valSplit,
       config.seed,
+      dataset.classes,
     ));
     valDataset = valIndices.length > 0 ? dataset : undefined;
   }

@@ -27,6 +27,9 @@ describe('stratifiedSplit', () => {
 
   it('refuses a class too small to split and a bad fraction', () => {
     expect(() => stratifiedSplit(Int32Array.from([0, 0, 1]), 0.5, 0)).toThrow(/class 1 has 1 sample/);
+    expect(() => stratifiedSplit(Int32Array.from([0, 0, 1]), 0.5, 0, ['cat', 'dog'])).toThrow(
+      'class dog has 1 sample(s): too few to hold out 1 for validation (valSplit 0.5); add images or set valSplit 0',
+    );
     expect(() => stratifiedSplit(labels, 1, 0)).toThrow(/valSplit/);
   });
 });

@@ -28,7 +28,13 @@ export interface Split {
  * A seeded stratified split: each class gives round(fraction × its count) samples to validation
  * (at least one when the fraction is positive), so class proportions match in both parts.
  */
-export function stratifiedSplit(labels: Int32Array, fraction: number, seed: number): Split {
+export function stratifiedSplit(
+  labels: Int32Array,
+  fraction: number,
+  seed: number,
+  /** Class names, for errors; default: the label numbers. */
+  classes?: readonly string[],
+): Split {
   if (!(fraction >= 0 && fraction < 1)) {
     throw new RangeError(`valSplit: expected a fraction in [0, 1), got ${fraction}`);
   }
@@ -44,7 +50,7 @@ export function stratifiedSplit(labels: Int32Array, fraction: number, seed: numb
     const take = fraction > 0 ? Math.max(1, Math.round(indices.length * fraction)) : 0;
     if (take >= indices.length) {
       throw new DatasetError(
-        `class ${label} has ${indices.length} sample(s): too few to hold out ${take} for validation`,
+        `class ${classes?.[label] ?? label} has ${indices.length} sample(s): too few to hold out ${take} for validation (valSplit ${fraction}); add images or set valSplit 0`,
       );
     }
     const order = permutation(indices.length, sampleRandom(seed, -2, label));
