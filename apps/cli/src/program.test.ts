@@ -136,6 +136,17 @@ describe('resnet train / eval / predict', () => {
     expect(await run(['train', '--resume', '--out', dir], second.io)).toBe(0);
     expect(second.err()).toMatch(/resuming epoch 1 at batch 1 \(step 1\)/);
   });
+
+  it('Ctrl-C before the first step saves nothing, and the same command then starts afresh', async () => {
+    const dir = path.join(path.dirname(runDir), 'stopped-early');
+    const argv = ['train', '--data', data, '--epochs', '1', ...common(), '--out', dir];
+    const first = testIo(/backend \w+; 3 classes/);
+    expect(await run(argv, first.io)).toBe(130);
+    expect(first.err()).toMatch(
+      /stopped before training began; nothing to resume, the same command starts afresh/,
+    );
+    expect(await run(argv, testIo().io)).toBe(0);
+  });
 });
 
 describe('bad input fails with one clear line and a non-zero exit', () => {

@@ -184,6 +184,15 @@ describe('train', () => {
     expect(lines.filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual([1, 2, 3]);
   });
 
+  it('stopped before its first step, a new run saves nothing and starts afresh next time', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'run-'));
+    const stopped = await train(config(`${dir}-cache`), { outDir: dir, shouldStop: () => true });
+    expect(stopped).toMatchObject({ interrupted: true, history: [] });
+    expect(readdirSync(dir)).not.toContain('checkpoint');
+    const again = await train({ ...config(`${dir}-cache`), epochs: 1 }, { outDir: dir });
+    expect(again.history).toHaveLength(1);
+  });
+
   it('refuses to resume a damaged checkpoint, naming the file', async () => {
     const broken = await mkdtemp(path.join(os.tmpdir(), 'run-'));
     let steps = 0;

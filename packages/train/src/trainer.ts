@@ -337,7 +337,10 @@ export async function train(
   let lastValidation: Awaited<ReturnType<typeof evaluate>> | undefined;
   const vars = parameters.map((p) => p.variable);
   try {
-    while (state.epoch < config.epochs && !earlyStopped) {
+    // Stopped before the first step (Ctrl-C while the data was being prepared): nothing to save,
+    // and a new run leaves no checkpoint, so the same command starts it afresh.
+    if (options.shouldStop?.()) interrupted = true;
+    while (!interrupted && state.epoch < config.epochs && !earlyStopped) {
       const epoch = state.epoch;
       const batches = toBatches(
         Int32Array.from(

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { runFiles, type TrainConfigInput, type TrainOptions, train } from '@resnet-ts/train';
 import { type Io, UsageError } from '../io';
 import { TrainProgress } from '../progress';
@@ -77,6 +77,10 @@ export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
       : await train(input as TrainConfigInput, options);
     progress?.stop();
     const files = runFiles(flags.out);
+    if (result.interrupted && !existsSync(files.checkpoint)) {
+      io.stderr('resnet: stopped before training began; nothing to resume, the same command starts afresh\n');
+      return 130;
+    }
     if (result.interrupted) {
       io.stderr(
         `resnet: stopped; checkpoint in ${files.checkpoint}. Continue with: resnet train --resume --out ${flags.out}\n`,
