@@ -300,6 +300,38 @@ describe('train', () => {
   });
 });
 
+describe('validation data and divergence', () => {
+  it('validates on valData when its classes match, and names the mismatch when they do not', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'valdata-'));
+    await writeFolderDataset(path.join(root, 'val'), { classes: 3, perClass: 4, size: 16, seed: 11 });
+    await writeFolderDataset(path.join(root, 'two'), { classes: 2, perClass: 4, size: 16, seed: 12 });
+    const base = { ...config(`${root}-cache`), epochs: 1 };
+    const result = await train(
+      { ...base, valData: path.join(root, 'val') },
+      { outDir: path.join(root, 'run') },
+    );
+    expect(result.history[0]!.val!.count).toBe(12);
+    expect(result.history[0]!.train.count).toBe(90);
+    await expect(
+      train({ ...base, valData: path.join(root, 'two') }, { outDir: path.join(root, 'run-two') }),
+    ).rejects.toThrow(
+      "valData: its classes (class-a, class-b) differ from data's (class-a, class-b, class-c)",
+    );
+  });
+
+  it('stops with a clear error when the loss diverges', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'diverge-'));
+    await expect(
+      train(
+        { ...config(`${root}-cache`), epochs: 1, lr: 1e12, warmupEpochs: 0 },
+        { outDir: path.join(root, 'run') },
+      ),
+    ).rejects.toThrow(
+      /step \d+: loss is (NaN|Infinity) at lr .*; a resumed run would repeat this, so start a new run with a lower learning rate/,
+    );
+  });
+});
+
 describe('train/val trees', () => {
   it('validates on val/ instead of splitting, and eval reproduces it', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'tree-'));
