@@ -319,6 +319,18 @@ describe('validation data and divergence', () => {
     );
   });
 
+  it('trains on the first maxPerClass images of each class, and eval finds the same validation images', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'subset-'));
+    const result = await train(
+      { ...config(`${root}-cache`), epochs: 1, maxPerClass: 10 },
+      { outDir: path.join(root, 'run') },
+    );
+    expect(result.history[0]!.train.count + result.history[0]!.val!.count).toBe(30);
+    const evaluation = await evaluateModel({ model: path.join(root, 'run') });
+    expect(evaluation.count).toBe(result.history[0]!.val!.count);
+    expect(evaluation.top1).toBe(result.history[0]!.val!.top1);
+  });
+
   it('stops with a clear error when the loss diverges', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'diverge-'));
     await expect(
