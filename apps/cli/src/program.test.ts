@@ -150,6 +150,17 @@ describe('resnet train / eval / predict', () => {
 });
 
 describe('bad input fails with one clear line and a non-zero exit', () => {
+  /** `resnet train` of a new run on the fixture, with `flags`. */
+  const freshTrain = (...flags: string[]) => [
+    'train',
+    '--data',
+    data,
+    '--model',
+    'resnet8',
+    ...flags,
+    '--out',
+    `${runDir}-fresh`,
+  ];
   const cases: [string, () => string[], RegExp, number][] = [
     [
       'missing data dir',
@@ -163,63 +174,18 @@ describe('bad input fails with one clear line and a non-zero exit', () => {
       /model: expected resnet<depth>/,
       1,
     ],
-    [
-      'bad number',
-      () => ['train', '--data', data, '--model', 'resnet8', '--lr', 'fast', '--out', `${runDir}-fresh`],
-      /--lr <rate>' argument 'fast' is invalid/,
-      2,
-    ],
-    [
-      'out-of-range value',
-      () => ['train', '--data', data, '--model', 'resnet8', '--val-split', '1.5', '--out', `${runDir}-fresh`],
-      /valSplit: /,
-      1,
-    ],
-    [
-      'bad optimizer',
-      () => [
-        'train',
-        '--data',
-        data,
-        '--model',
-        'resnet8',
-        '--optimizer',
-        'lion',
-        '--out',
-        `${runDir}-fresh`,
-      ],
-      /Allowed choices are sgd, adam, adamw/,
-      2,
-    ],
+    ['bad number', () => freshTrain('--lr', 'fast'), /--lr <rate>' argument 'fast' is invalid/, 2],
+    ['out-of-range value', () => freshTrain('--val-split', '1.5'), /valSplit: /, 1],
+    ['bad optimizer', () => freshTrain('--optimizer', 'lion'), /Allowed choices are sgd, adam, adamw/, 2],
     [
       'misspelt augmentation preset',
-      () => [
-        'train',
-        '--data',
-        data,
-        '--model',
-        'resnet8',
-        '--augment',
-        'standrad',
-        '--out',
-        `${runDir}-fresh`,
-      ],
+      () => freshTrain('--augment', 'standrad'),
       /--augment <spec>' argument 'standrad' is invalid. expected standard, flip, none, a JSON pipeline/,
       2,
     ],
     [
       'augmentation file that does not exist',
-      () => [
-        'train',
-        '--data',
-        data,
-        '--model',
-        'resnet8',
-        '--augment',
-        '@/nonexistent/aug.json',
-        '--out',
-        `${runDir}-fresh`,
-      ],
+      () => freshTrain('--augment', '@/nonexistent/aug.json'),
       /--augment <spec>' argument '@\/nonexistent\/aug.json' is invalid. cannot read \/nonexistent\/aug.json/,
       2,
     ],
