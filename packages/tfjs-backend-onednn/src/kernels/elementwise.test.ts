@@ -93,7 +93,7 @@ describeNative('reductions', () => {
     expect(collapseReduction([8, 4, 4, 16], [0, 2])).toBeUndefined();
   });
 
-  const cases: [number[], number | number[], boolean][] = [
+  const cases: [number[], number | number[] | undefined, boolean][] = [
     [[128, 8, 8, 16], [0, 1, 2], false],
     [[128, 8, 8, 16], [0, 1, 2], true],
     [[32, 1000], 1, false],
@@ -101,8 +101,10 @@ describeNative('reductions', () => {
     [[4, 5, 6], 1, false],
     [[4, 5, 6], [0, 2], false],
     [[7], 0, false],
+    [[4, 5, 6], undefined, false], // every axis, as tf.mean(x) asks
+    [[32, 10], undefined, true],
   ];
-  const ops: [string, (x: tf.Tensor, axis: number | number[], keepDims: boolean) => tf.Tensor][] = [
+  const ops: [string, (x: tf.Tensor, axis: number | number[] | undefined, keepDims: boolean) => tf.Tensor][] = [
     ['sum', tf.sum],
     ['mean', tf.mean],
     ['max', tf.max],
@@ -134,6 +136,14 @@ describeNative('tile, slice and pad', () => {
       [3, 2],
     ],
     [[5], [4]],
+    [
+      [2, 3],
+      [1, 0],
+    ],
+    [
+      [2, 3],
+      [0, 2],
+    ],
   ])('tile %j by %j agrees with cpu', async (shape, reps) => {
     const [error] = await compareWithCpu(() => tf.tile(t(shape, 5), reps));
     expect(error).toBe(0);
@@ -194,6 +204,27 @@ describeNative('tile, slice and pad', () => {
       expect(errors).toEqual([0, 0]);
     },
   );
+});
+
+describeNative('inputs the native kernels leave to cpu', () => {
+  /** The result on `backend`, or its error message: both backends must agree either way. */
+  async function outcome(backend: string, compute: () => tf.Tensor): Promise<number[] | string> {
+    await tf.setBackend(backend);
+    try {
+      return tf.tidy(() => Array.from(compute().dataSync()));
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  it('negative paddings, which would write outside the native buffers', async () => {
+    const pad = () =>
+      tf.pad(t([2, 3], 9), [
+        [0, 0],
+        [-1, 0],
+      ]);
+    expect(await outcome('onednn', pad)).toEqual(await outcome('cpu', pad));
+  });
 });
 
 describeNative('native gradients', () => {

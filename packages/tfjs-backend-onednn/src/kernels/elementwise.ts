@@ -142,13 +142,14 @@ function reduceKernel(kernelName: string, op: number): KernelConfig {
     const { x } = args.inputs as Record<string, TensorInfo>;
     // Sum and Mean name their axes `axis`, Max and Min `reductionIndices`.
     const attrs = args.attrs as unknown as {
-      axis?: number | number[];
-      reductionIndices?: number | number[];
+      axis?: number | number[] | null;
+      reductionIndices?: number | number[] | null;
       keepDims: boolean;
     };
     const keepDims = attrs.keepDims;
     const xv = float32Of(backend, x!);
-    const axes = util.parseAxisParam(attrs.axis ?? attrs.reductionIndices ?? [], x!.shape);
+    // null or absent means every axis (tf.mean(x)), as parseAxisParam reads it.
+    const axes = util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x!.shape);
     const krk = xv && axes.length > 0 && xv.length > 0 ? collapseReduction(x!.shape, axes) : undefined;
     if (!xv || !krk) return cpuKernel(kernelName, args);
     const outShape = keepDims
@@ -165,8 +166,9 @@ const tileKernel = onednnKernel(Tile, (args: KernelArgs) => {
   const { x } = args.inputs as Record<string, TensorInfo>;
   const { reps } = args.attrs as unknown as { reps: number[] };
   const xv = float32Of(backend, x!);
-  if (!xv || x!.shape.length === 0 || xv.length === 0) return cpuKernel(Tile, args);
   const outShape = x!.shape.map((d, i) => d * reps[i]!);
+  // An empty result (a zero repeat) has nothing for the native loop to do: tfjs returns it empty.
+  if (!xv || x!.shape.length === 0 || xv.length === 0 || sizeOf(outShape) === 0) return cpuKernel(Tile, args);
   const out = outputArray(sizeOf(outShape));
   requireAddon().tile(xv, dims(x!.shape), out, dims(outShape));
   return backend.makeTensorInfo(outShape, 'float32', out);
@@ -206,7 +208,9 @@ const padKernel = onednnKernel(PadV2, (args: KernelArgs) => {
     constantValue: number;
   };
   const xv = float32Of(backend, x!);
-  if (!xv || x!.shape.length === 0 || xv.length === 0) return cpuKernel(PadV2, args);
+  // Negative paddings (tfjs does not refuse them) would write outside the native buffers.
+  if (!xv || x!.shape.length === 0 || xv.length === 0 || paddings.flat().some((p) => p < 0))
+    return cpuKernel(PadV2, args);
   const outShape = x!.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
   const out = outputArray(sizeOf(outShape));
   requireAddon().pad(xv, dims(x!.shape), dims(paddings.map((p) => p[0])), out, dims(outShape), constantValue);
