@@ -104,7 +104,8 @@ describeNative('reductions', () => {
     [[4, 5, 6], undefined, false], // every axis, as tf.mean(x) asks
     [[32, 10], undefined, true],
   ];
-  const ops: [string, (x: tf.Tensor, axis: number | number[] | undefined, keepDims: boolean) => tf.Tensor][] = [
+  type Reduction = (x: tf.Tensor, axis: number | number[] | undefined, keepDims: boolean) => tf.Tensor;
+  const ops: [string, Reduction][] = [
     ['sum', tf.sum],
     ['mean', tf.mean],
     ['max', tf.max],
