@@ -214,6 +214,67 @@ describe('classes and names', () => {
   });
 });
 
+describe('options', () => {
+  it('refuses zero or fractional concurrency limits instead of waiting forever', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-'));
+    const base = { out, classes: [tench], urls: new Map(), perClass: 1 };
+    await expect(scrape({ ...base, perHost: 0 })).rejects.toThrow(
+      'perHost: expected a positive integer, got 0',
+    );
+    await expect(scrape({ ...base, concurrency: 1.5 })).rejects.toThrow(
+      'concurrency: expected a positive integer, got 1.5',
+    );
+  });
+});
+
+describe('folders across runs', () => {
+  it('a later run with a same-named class keeps the earlier folder; case-only differences get the wnid', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-'));
+    const crane1 = { wnid: 'n02012849', name: 'crane' };
+    const crane2 = { wnid: 'n03126707', name: 'crane' };
+    const urls = new Map([
+      [crane1.wnid, [`${server.base}/img/31.jpg`]],
+      [crane2.wnid, [`${server.base}/img/32.jpg`]],
+    ]);
+    const first = await scrape({ out, classes: [crane1], urls, perClass: 1, debugCsv: true, ...fast });
+    expect(first.classes[crane1.wnid]).toMatchObject({ folder: 'crane', saved: 1 });
+    const before = filesIn(path.join(out, 'crane'));
+    const second = await scrape({
+      out,
+      classes: [crane1, crane2],
+      urls,
+      perClass: 1,
+      debugCsv: true,
+      ...fast,
+    });
+    expect(second.classes[crane1.wnid]!.folder).toBe('crane');
+    expect(second.classes[crane2.wnid]!.folder).toBe('crane (n03126707)');
+    expect(filesIn(out).filter((f) => !f.startsWith('.'))).toEqual(['crane', 'crane (n03126707)']);
+    expect(filesIn(path.join(out, 'crane'))).toEqual(before);
+    const csv = readFileSync(path.join(out, '.scrape', 'debug.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(csv.filter((line) => line === csv[0])).toHaveLength(1); // one header over both runs
+
+    const dogs = await mkdtemp(path.join(os.tmpdir(), 'scrape-'));
+    const cardigans = [
+      { wnid: 'n02113186', name: 'Cardigan' },
+      { wnid: 'n02963159', name: 'cardigan' },
+    ];
+    const both = await scrape({
+      out: dogs,
+      classes: cardigans,
+      urls: new Map(cardigans.map((c, i) => [c.wnid, [`${server.base}/img/${33 + i}.jpg`]])),
+      perClass: 1,
+      ...fast,
+    });
+    expect(Object.values(both.classes).map((c) => c.folder)).toEqual([
+      'Cardigan (n02113186)',
+      'cardigan (n02963159)',
+    ]);
+  });
+});
+
 describe('kill and resume', () => {
   it('SIGKILL midway, then resume: exactly the files of an uninterrupted run', async () => {
     const slow = await startFaultServer({ delayMs: 40 });

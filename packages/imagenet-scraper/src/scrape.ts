@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent } from 'undici';
@@ -139,6 +139,14 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
   }
   const concurrency = options.concurrency ?? 64;
   const perHost = options.perHost ?? 8;
+  for (const [name, value] of [
+    ['concurrency', concurrency],
+    ['perHost', perHost],
+  ] as const) {
+    // Zero would leave every download waiting for a slot that never frees.
+    if (!Number.isInteger(value) || value < 1)
+      throw new ScrapeConfigError(`${name}: expected a positive integer, got ${value}`);
+  }
   const stateDir = path.join(options.out, '.scrape');
   const manifests = path.join(stateDir, 'manifests');
   const tempDir = path.join(stateDir, 'tmp');
@@ -146,14 +154,8 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
   await mkdir(manifests, { recursive: true });
   await mkdir(tempDir, { recursive: true });
 
-  // Folder names: a class name two selected wnids share (ImageNet has two "crane"s) gets its wnid.
-  const nameCount = new Map<string, number>();
-  for (const c of options.classes)
-    nameCount.set(safeFolderName(c.name, c.wnid), (nameCount.get(safeFolderName(c.name, c.wnid)) ?? 0) + 1);
-  const folderOf = (c: ClassInfo) => {
-    const name = safeFolderName(c.name, c.wnid);
-    return (nameCount.get(name) ?? 0) > 1 ? `${name} (${c.wnid})` : name;
-  };
+  const folders = await assignFolders(path.join(stateDir, 'folders.json'), options.classes);
+  const folderOf = (c: ClassInfo) => folders.get(c.wnid) as string;
 
   const stats = new ScrapeStats();
   const agent = new Agent({
@@ -191,8 +193,12 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
     options.statsEveryMs ?? 2000,
   );
   if (options.debugCsv) {
-    const file = path.join(stateDir, 'debug.csv');
-    await writeFile(file, CSV_HEADER, { flag: 'a' });
+    // The header once: a resumed run appends rows under it.
+    await writeFile(path.join(stateDir, 'debug.csv'), CSV_HEADER, { flag: 'wx' }).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      },
+    );
   }
 
   // Reconcile every class before downloading: manifest lines whose file vanished are unsettled,
@@ -292,8 +298,17 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
               maxPixels: 100_000_000,
               placeholderHashes,
             });
-            body =
-              valid.ok && options.resize ? await resizeImage(fetched.bytes, options.resize) : fetched.bytes;
+            body = fetched.bytes;
+            if (valid.ok && options.resize) {
+              // A decoder failure is the image's fault (corrupt), not a local write failure.
+              const { sha256 } = valid;
+              try {
+                body = await resizeImage(fetched.bytes, options.resize);
+              } catch (error) {
+                const message = `resize: ${(error as Error).message.split('\n')[0]}`;
+                valid = { ok: false, kind: 'corrupt', message, sha256 };
+              }
+            }
           } finally {
             releaseDecode();
           }
@@ -459,4 +474,38 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
     await writeStats().catch(() => undefined);
   }
   return report;
+}
+
+/**
+ * Each class's folder, kept in `file` so that a later run with more classes never renames a folder
+ * it made. A name that two classes would share, also when they differ only in case (a
+ * case-insensitive file system holds them in one folder), gets the wnid: ImageNet has two "crane"s,
+ * and "Cardigan" (the dog) and "cardigan".
+ */
+async function assignFolders(file: string, classes: ClassInfo[]): Promise<Map<string, string>> {
+  const saved = await readFile(file, 'utf8').then(
+    (text) => JSON.parse(text) as Record<string, string>,
+    () => ({}) as Record<string, string>,
+  );
+  const folders = new Map(Object.entries(saved));
+  const key = (folder: string) => folder.normalize('NFC').toLowerCase();
+  const takenBy = new Map([...folders].map(([wnid, folder]) => [key(folder), wnid]));
+  const fresh = classes.filter((c) => !folders.has(c.wnid));
+  const wanted = new Map<string, number>();
+  for (const c of fresh) {
+    const name = key(safeFolderName(c.name, c.wnid));
+    wanted.set(name, (wanted.get(name) ?? 0) + 1);
+  }
+  for (const c of fresh) {
+    const name = safeFolderName(c.name, c.wnid);
+    const shared = (wanted.get(key(name)) ?? 0) > 1 || takenBy.has(key(name));
+    const folder = shared ? `${name} (${c.wnid})` : name;
+    folders.set(c.wnid, folder);
+    takenBy.set(key(folder), c.wnid);
+  }
+  if (fresh.length > 0) {
+    await writeFile(`${file}.tmp`, JSON.stringify(Object.fromEntries(folders), null, 1));
+    await rename(`${file}.tmp`, file);
+  }
+  return folders;
 }

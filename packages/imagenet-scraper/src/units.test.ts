@@ -97,4 +97,20 @@ describe('resize', () => {
       height: 48,
     });
   });
+
+  it('resizes what validation accepts: a JPEG with a libjpeg warning (extraneous bytes)', async () => {
+    const { resizeImage, validateImage } = await import('./validate');
+    const { jpeg } = await import('./testing/server');
+    const sharp = (await import('sharp')).default;
+    const image = await jpeg(2, 64, 48);
+    const sos = image.indexOf(Buffer.from([0xff, 0xda]));
+    const warned = Buffer.concat([
+      image.subarray(0, sos),
+      Buffer.from([0x12, 0x34, 0x56]),
+      image.subarray(sos),
+    ]);
+    const limits = { minBytes: 10, minWidth: 32, minHeight: 32, maxPixels: 1e8 };
+    expect(await validateImage(warned, limits)).toMatchObject({ ok: true, width: 64, height: 48 });
+    expect(await sharp(await resizeImage(warned, { shorter: 24 })).metadata()).toMatchObject({ width: 32 });
+  });
 });

@@ -118,7 +118,8 @@ export interface ResizeOptions {
 export async function resizeImage(bytes: Buffer, options: ResizeOptions): Promise<Buffer> {
   // sharp keeps only the last resize of a pipeline, so exactly one of the two applies.
   const side = options.shorter ?? options.max;
-  let pipeline = sharp(bytes).rotate();
+  // The same leniency as validateImage: an image it accepted (libjpeg warnings allowed) must resize.
+  let pipeline = sharp(bytes, { failOn: 'truncated' }).rotate();
   if (side)
     pipeline = pipeline.resize({
       width: side,
