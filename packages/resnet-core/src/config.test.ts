@@ -105,6 +105,11 @@ describe('validation names the bad field', () => {
       { depth: 20, preactivaton: true } as ResNetConfig,
       /^preactivaton: unknown option; known options are depth, /,
     ],
+    [
+      'a misspelt batchNorm option',
+      { depth: 20, batchNorm: { momentun: 0.99 } } as unknown as ResNetConfig,
+      /^batchNorm\.momentun: unknown option; known options are momentum, epsilon$/,
+    ],
     ['a name with spaces', { depth: 20, name: 'my model' }, /^name: expected letters, digits/],
   ];
   it.each(cases)('%s', (_label, config, message) => {

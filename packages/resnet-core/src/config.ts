@@ -252,6 +252,10 @@ export function resolveResNetConfig(config: ResNetConfig): ResolvedResNetConfig 
   if (typeof bn !== 'object' || bn === null) {
     throw new ResNetConfigError('batchNorm', `expected { momentum?, epsilon? }, got ${JSON.stringify(bn)}`);
   }
+  for (const key of Object.keys(bn)) {
+    if (key !== 'momentum' && key !== 'epsilon')
+      throw new ResNetConfigError(`batchNorm.${key}`, 'unknown option; known options are momentum, epsilon');
+  }
   const momentum = bn.momentum ?? 0.9;
   const epsilon = bn.epsilon ?? 1.001e-5;
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
