@@ -199,6 +199,12 @@ describe('resnet-bench', () => {
     expect((await capture(['throughput', '--steps', 'x'])).code).toBe(2);
     const r = await capture(['throughput', '--models', 'vgg', '--out', out]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^resnet-bench: measuring vgg failed: .*model: expected resnet<depth> or alexnet/);
+    expect(r.err).toMatch(/^resnet-bench: model: expected resnet<depth> or alexnet, got "vgg"/);
+    // Every name is checked before anything is measured: a bad last one costs nothing.
+    const late = await capture(['throughput', '--models', 'resnet8,resnet21', '--out', `${out}-late`]);
+    expect(late.code).toBe(1);
+    expect(late.err).toMatch(/^resnet-bench: model: resnet21: depth: /);
+    expect(late.out).toBe('');
+    expect((await capture(['throughput', '--warmup', '-2'])).code).toBe(2);
   });
 });

@@ -11,6 +11,21 @@ function positiveInteger(value: string): number {
   return n;
 }
 
+function integer(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n))
+    throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return n;
+}
+
+/** Warm-up steps and worker counts: 0 is allowed, negatives and fractions are not. */
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
 function number(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n))
@@ -38,7 +53,7 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--threads <n>', 'oneDNN threads', positiveInteger)
     .option('--shortcut <A|B|C>', "shortcut of the CIFAR ResNets (default A; Keras's peer builds B)")
     .option('--steps <n>', 'timed steps (median reported)', positiveInteger, 6)
-    .option('--warmup <n>', 'untimed steps first', (v) => Number(v), 2)
+    .option('--warmup <n>', 'untimed steps first', nonNegativeInteger, 2)
     .option('--rounds <n>', 'alternate ours and the peers this many times; median ratios', positiveInteger, 1)
     .option(
       '--peer <command>',
@@ -69,9 +84,9 @@ export function createProgram(print: (line: string) => void, printError: (line: 
       'per-pixel-mean|imagenet|caffe|tf|none (default: per-pixel mean for small images)',
     )
     .option('--val-split <fraction>', 'stratified validation fraction', number, 0.2)
-    .option('--seed <n>', 'seed', (v) => Number(v), 0)
+    .option('--seed <n>', 'seed', integer, 0)
     .option('--backend <name>', BACKEND, 'auto')
-    .option('--workers <n>', 'batch worker threads', (v) => Number(v), 1)
+    .option('--workers <n>', 'batch worker threads', nonNegativeInteger, 1)
     .option('--out <dir>', 'results folder', 'bench-results')
     .action(async (flags) => {
       await runCompare(flags, print);
@@ -85,7 +100,7 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--sizes <list>', 'image sides', '32,48,64,96,128')
     .option('--model <name>', 'model of the batch and size sweeps', 'resnet20')
     .option('--steps <n>', 'timed steps', positiveInteger, 4)
-    .option('--warmup <n>', 'untimed steps', (v) => Number(v), 1)
+    .option('--warmup <n>', 'untimed steps', nonNegativeInteger, 1)
     .option('--backend <name>', BACKEND, 'auto')
     .option('--out <dir>', 'results folder', 'bench-results')
     .action(async (flags) => {
@@ -99,7 +114,7 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--batch <n>', '', positiveInteger)
     .option('--size <pixels>', '', positiveInteger)
     .option('--steps <n>', '', positiveInteger, 6)
-    .option('--warmup <n>', '', (v) => Number(v), 2)
+    .option('--warmup <n>', '', nonNegativeInteger, 2)
     .option('--threads <n>', '', positiveInteger)
     .option('--shortcut <A|B|C>', '')
     .option('--backend <name>', BACKEND, 'auto')

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A results folder `bench-results/<time>-<kind>/` (git-ignored). */
@@ -9,8 +9,10 @@ export async function resultsDir(root: string, kind: string): Promise<string> {
   return dir;
 }
 
+/** Writes (or rewrites, as results grow) one result file atomically. */
 export async function writeResult(dir: string, name: string, content: string): Promise<string> {
   const file = path.join(dir, name);
-  await writeFile(file, content);
+  await writeFile(`${file}.tmp`, content);
+  await rename(`${file}.tmp`, file);
   return file;
 }

@@ -1,4 +1,10 @@
-import { type AlexNetConfig, buildAlexNet, buildResNet, type ResNetConfig } from '@resnet-ts/resnet-core';
+import {
+  type AlexNetConfig,
+  buildAlexNet,
+  buildResNet,
+  type ResNetConfig,
+  resolveResNetConfig,
+} from '@resnet-ts/resnet-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError } from './config';
 
@@ -55,6 +61,11 @@ export function modelDefaults(model: string): {
   const depth = Number(/^resnet(\d+)$/.exec(model)?.[1] ?? Number.NaN);
   if (Number.isNaN(depth)) {
     throw new ConfigError(`model: expected resnet<depth> or alexnet, got "${model}"`);
+  }
+  try {
+    resolveResNetConfig({ depth }); // a depth no ResNet has fails here, before any work
+  } catch (error) {
+    throw new ConfigError(`model: ${model}: ${(error as Error).message}`);
   }
   return IMAGENET_DEPTHS.includes(depth)
     ? { size: 224, batch: 32, classes: 1000, shortcut: 'B' }

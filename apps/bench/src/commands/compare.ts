@@ -9,6 +9,7 @@ import {
   train,
 } from '@resnet-ts/train';
 import { fixed, markdownTable, pct } from '../markdown';
+import { modelList } from '../models';
 import { resultsDir, writeResult } from '../results';
 
 export interface CompareFlags {
@@ -53,13 +54,12 @@ export async function runCompare(
   flags: CompareFlags,
   print: (line: string) => void,
 ): Promise<{ rows: CompareRow[]; dir: string }> {
+  const models = modelList(flags.models);
   const dir = await resultsDir(flags.out, 'compare');
   const rows: CompareRow[] = [];
   let machine: Record<string, string | number> | undefined;
-  for (const model of flags.models
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean)) {
+  let table = '';
+  for (const model of models) {
     const config: TrainConfigInput = {
       data: flags.data,
       model,
@@ -116,7 +116,21 @@ export async function runCompare(
       }),
     );
     rows.push(row);
+    // Saved after every model: a later failure keeps the models already trained.
+    table = await saveCompare(dir, flags, machine, rows);
   }
+  print(table);
+  print(`results: ${dir}`);
+  return { rows, dir };
+}
+
+/** Writes compare.json, compare.md and the charts for the rows so far; returns the table. */
+async function saveCompare(
+  dir: string,
+  flags: CompareFlags,
+  machine: Record<string, string | number> | undefined,
+  rows: CompareRow[],
+): Promise<string> {
   const table = markdownTable(
     ['model', 'params', 'GFLOPs', 's/epoch', 'img/s', 'train top-1', 'val top-1 (last)', 'val top-1 (best)'],
     rows.map((r) => {
@@ -165,7 +179,5 @@ export async function runCompare(
     `${table}\n\n![accuracy](accuracy.svg) ![seconds vs params](seconds-vs-params.svg) ![seconds vs FLOPs](seconds-vs-flops.svg)\n\nMachine: ${JSON.stringify(machine)}\n`,
   );
   for (const [name, svg] of Object.entries(charts)) await writeResult(dir, name, svg);
-  print(table);
-  print(`results: ${dir}`);
-  return { rows, dir };
+  return table;
 }

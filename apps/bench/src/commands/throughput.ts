@@ -1,6 +1,7 @@
 import { describeMachine, type ThroughputResult, useBackend } from '@resnet-ts/train';
 import { fixed, markdownTable } from '../markdown';
 import { measureIsolated, type PeerResult, runPeer } from '../measure';
+import { modelList } from '../models';
 import { resultsDir, writeResult } from '../results';
 
 export interface ThroughputFlags {
@@ -31,14 +32,14 @@ export async function runThroughput(
   flags: ThroughputFlags,
   print: (line: string) => void,
 ): Promise<{ rows: Row[]; dir: string }> {
+  const models = modelList(flags.models);
   const { backend } = await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
   const machine = await describeMachine();
   print(JSON.stringify({ machine }));
+  const dir = await resultsDir(flags.out, 'throughput');
   const rows: Row[] = [];
-  for (const model of flags.models
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean)) {
+  let table = '';
+  for (const model of models) {
     const rounds: { ours: ThroughputResult; peers: (PeerResult | Error)[] }[] = [];
     for (let round = 0; round < flags.rounds; round++) {
       // Alternate ours and the peers, round by round: a shared machine drifts.
@@ -93,9 +94,13 @@ export async function runThroughput(
         const failure = rounds[0]?.peers[p];
         return { command, error: failure instanceof Error ? failure.message : 'no result' };
       }
+      // The peer's numbers shown are those of the round whose training ratio is the median.
+      const byRatio = [...pairs].sort(
+        (a, b) => a.ours.train_img_s / a.peer.train_img_s - b.ours.train_img_s / b.peer.train_img_s,
+      );
       return {
         command,
-        result: pairs[Math.floor(pairs.length / 2)]?.peer,
+        result: byRatio[Math.floor(byRatio.length / 2)]?.peer,
         trainRatio: median(pairs.map((x) => ratio(x.ours.train_img_s, x.peer.train_img_s))),
         inferRatio: median(pairs.map((x) => ratio(x.ours.infer_img_s, x.peer.infer_img_s))),
       };
@@ -116,7 +121,22 @@ export async function runThroughput(
       }
     }
     rows.push({ ours, peers });
+    // Saved after every model: a later failure keeps what was measured.
+    table = await saveThroughput(dir, flags, machine, backend, rows);
   }
+  print(table);
+  print(`results: ${dir}`);
+  return { rows, dir };
+}
+
+/** Writes throughput.json and throughput.md for the rows so far; returns the table. */
+async function saveThroughput(
+  dir: string,
+  flags: ThroughputFlags,
+  machine: Record<string, string | number>,
+  backend: string,
+  rows: Row[],
+): Promise<string> {
   const peerNames = flags.peer.map(
     (command, p) => rows.map((r) => r.peers[p]?.result?.peer).find(Boolean) ?? command,
   );
@@ -155,10 +175,7 @@ export async function runThroughput(
       ),
     ]),
   );
-  const dir = await resultsDir(flags.out, 'throughput');
   await writeResult(dir, 'throughput.json', JSON.stringify({ machine, flags, rows }, null, 2));
   await writeResult(dir, 'throughput.md', `${table}\n\nMachine: ${JSON.stringify(machine)}\n`);
-  print(table);
-  print(`results: ${dir}`);
-  return { rows, dir };
+  return table;
 }
