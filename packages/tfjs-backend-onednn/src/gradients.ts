@@ -1,4 +1,5 @@
 import {
+  engine,
   type GradConfig,
   getBackend,
   getGradient,
@@ -38,8 +39,13 @@ export function ensureNativeGradients(): void {
     const original = current;
     const config: GradConfig = {
       ...original,
+      // The native gradient kernels have no gradients of their own: while an outer tape records
+      // this backward pass (a gradient of a gradient), tfjs's differentiable ops run instead.
       gradFunc: (dy, saved, attrs) =>
-        (getBackend() === 'onednn' && !Array.isArray(dy) && native(dy, saved, attrs)) ||
+        (getBackend() === 'onednn' &&
+          !Array.isArray(dy) &&
+          engine().state.gradientDepth === 0 &&
+          native(dy, saved, attrs)) ||
         original.gradFunc(dy, saved, attrs),
     };
     installed.set(kernelName, config);

@@ -257,6 +257,22 @@ describeNative('native gradients', () => {
     },
   );
 
+  it.each([
+    ['relu', (a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), a))],
+    ['square', (a: tf.Tensor) => tf.sum(tf.square(a))],
+    ['mean', (a: tf.Tensor) => tf.mean(tf.mul(a, a), 1)],
+  ] as [string, (x: tf.Tensor) => tf.Tensor][])(
+    'second-order gradient through %s agrees with cpu',
+    async (_name, f) => {
+      const errors = await compareWithCpu(() => {
+        const x = t([3, 5], 25);
+        const gradientSum = (a: tf.Tensor) => tf.sum(tf.grad(f)(a));
+        return tf.grad(gradientSum)(x);
+      });
+      expect(errors[0]).toBeLessThan(TOLERANCE);
+    },
+  );
+
   it('leaves gradients on other backends to tfjs', async () => {
     await tf.setBackend('cpu');
     const dx = tf.grad((a: tf.Tensor) => tf.relu(a))(tf.tensor1d([-1, 2]));
