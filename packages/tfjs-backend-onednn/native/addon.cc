@@ -7,6 +7,7 @@
 
 #include <dnnl.hpp>
 
+#include "common.hpp"
 #include "conv.hpp"
 #include "elementwise.hpp"
 #include "matmul.hpp"
@@ -37,6 +38,27 @@ static Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), omp_get_max_threads());
 }
 
+// primitiveCache(limit | undefined) → { size, limit }: sets the most entries kept (the least
+// recently used beyond it are freed) and reports the state.
+static Napi::Value PrimitiveCacheState(const Napi::CallbackInfo& info) {
+  auto& cache = PrimitiveCache::instance();
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    const double limit = info[0].As<Napi::Number>().DoubleValue();
+    if (!(limit >= 1) || limit != static_cast<double>(static_cast<size_t>(limit)))
+      throw Napi::RangeError::New(info.Env(), "limit: expected a positive integer");
+    cache.set_limit(static_cast<size_t>(limit));
+  }
+  auto result = Napi::Object::New(info.Env());
+  result.Set("size", static_cast<double>(cache.size()));
+  result.Set("limit", static_cast<double>(cache.limit()));
+  return result;
+}
+
+static Napi::Value ClearPrimitiveCache(const Napi::CallbackInfo& info) {
+  PrimitiveCache::instance().clear();
+  return info.Env().Undefined();
+}
+
 // Converts oneDNN's exceptions into JavaScript errors that say which call failed.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 static Napi::Value Guarded(const Napi::CallbackInfo& info) {
@@ -62,6 +84,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, Version));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("primitiveCache", Napi::Function::New(env, PrimitiveCacheState));
+  exports.Set("clearPrimitiveCache", Napi::Function::New(env, ClearPrimitiveCache));
   exports.Set("conv2d", Napi::Function::New(env, Guarded<Conv2D>));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Guarded<Conv2DBackpropInput>));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Guarded<Conv2DBackpropFilter>));

@@ -14,6 +14,28 @@ dnnl::stream& cpu_stream() {
   return strm;
 }
 
+PrimitiveCache& PrimitiveCache::instance() {
+  static PrimitiveCache cache;
+  return cache;
+}
+
+void PrimitiveCache::set_limit(size_t limit) {
+  limit_ = limit;
+  evict_beyond_limit();
+}
+
+void PrimitiveCache::evict_beyond_limit() {
+  while (entries_.size() > limit_ && entries_.size() > 1) {
+    entries_.erase(order_.back());
+    order_.pop_back();
+  }
+}
+
+void PrimitiveCache::clear() {
+  entries_.clear();
+  order_.clear();
+}
+
 Staged::Staged(const memory::desc& user, const memory::desc& prim, bool input, bool output)
     : user_md(user), prim_md(prim), reorder_needed(user != prim) {
   if (!reorder_needed) return;

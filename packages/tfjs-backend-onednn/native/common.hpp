@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <dnnl.hpp>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -22,13 +23,50 @@ struct CacheEntry {
   virtual ~CacheEntry() = default;
 };
 
-// Returns the entry for `key`, creating it with `make` on first use.
+// The primitive cache, least recently used first out. Each kernel call looks up exactly one entry,
+// so evicting others when a new one arrives never frees an entry a caller still holds.
+class PrimitiveCache {
+ public:
+  static PrimitiveCache& instance();
+
+  // Returns the entry for `key`, creating it with `make` on first use.
+  template <typename T, typename Make>
+  T& get(const std::string& key, Make make) {
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {
+      order_.splice(order_.begin(), order_, it->second.position);
+      return static_cast<T&>(*it->second.entry);
+    }
+    std::unique_ptr<CacheEntry> made = make();
+    order_.push_front(key);
+    auto& slot = entries_[key];
+    slot.entry = std::move(made);
+    slot.position = order_.begin();
+    evict_beyond_limit();
+    return static_cast<T&>(*slot.entry);
+  }
+
+  // Most entries kept (every op and shape of a model has one; varying shapes add more).
+  size_t limit() const { return limit_; }
+  void set_limit(size_t limit);
+  size_t size() const { return entries_.size(); }
+  void clear();
+
+ private:
+  struct Slot {
+    std::unique_ptr<CacheEntry> entry;
+    std::list<std::string>::iterator position;
+  };
+  void evict_beyond_limit();  // never the most recent entry
+
+  std::unordered_map<std::string, Slot> entries_;
+  std::list<std::string> order_;  // most recently used first
+  size_t limit_ = 2048;
+};
+
 template <typename T, typename Make>
 T& cached(const std::string& key, Make make) {
-  static std::unordered_map<std::string, std::unique_ptr<CacheEntry>> cache;
-  auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, make()).first;
-  return static_cast<T&>(*it->second);
+  return PrimitiveCache::instance().get<T>(key, make);
 }
 
 // A user buffer and the layout the primitive wants it in. When they differ, `stage_in` reorders

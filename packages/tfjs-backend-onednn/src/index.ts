@@ -31,3 +31,25 @@ export function setThreads(threads: number): void {
 export function getThreads(): number | undefined {
   return loadAddon()?.getNumThreads();
 }
+
+/**
+ * oneDNN primitives (with their staging buffers) are kept per op and shape; beyond `limit` entries
+ * the least recently used are freed. Undefined when the addon is unavailable.
+ */
+export function primitiveCacheUsage(): { entries: number; limit: number } | undefined {
+  const state = loadAddon()?.primitiveCache();
+  return state ? { entries: state.size, limit: state.limit } : undefined;
+}
+
+/** The most primitives kept (default 2048: a ResNet-50 training step uses a few hundred). */
+export function setPrimitiveCacheLimit(entries: number): void {
+  if (!Number.isInteger(entries) || entries < 1) {
+    throw new Error(`entries: expected a positive integer, got ${JSON.stringify(entries)}`);
+  }
+  loadAddon()?.primitiveCache(entries);
+}
+
+/** Frees every cached primitive, e.g. after inference on many image sizes. */
+export function clearPrimitiveCache(): void {
+  loadAddon()?.clearPrimitiveCache();
+}

@@ -7,6 +7,8 @@ export interface OneDnnAddon {
   version(): { major: number; minor: number; patch: number; cpuRuntime: string };
   setNumThreads(threads: number): void;
   getNumThreads(): number;
+  primitiveCache(limit?: number): { size: number; limit: number };
+  clearPrimitiveCache(): void;
   conv2d(
     params: Int32Array,
     x: Float32Array,
