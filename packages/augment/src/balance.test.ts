@@ -1,4 +1,12 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { balanceClasses } from './balance';
@@ -59,7 +67,10 @@ describe('balanceClasses', () => {
   it('a re-run with fewer per class or other ops removes or remakes the variants it no longer wants', async () => {
     const root = await fixture({ cat: 2, owl: 1 });
     await balanceClasses(root, { perClass: 5, seed: 3 });
+    writeFileSync(join(root, 'owl', 'aug-2019-beach.png'), readFileSync(join(root, 'owl', 'img0.png')));
     const fewer = await balanceClasses(root, { perClass: 3, seed: 3 });
+    expect(readdirSync(join(root, 'owl'))).toContain('aug-2019-beach.png'); // never made by balance
+    unlinkSync(join(root, 'owl', 'aug-2019-beach.png'));
     expect(fewer.classes.cat).toEqual({ originals: 2, written: 0, removed: 2, total: 3 });
     expect(readdirSync(join(root, 'cat')).sort()).toEqual(['aug-0-img0.png', 'img0.png', 'img1.png']);
     expect(readdirSync(join(root, 'owl'))).toHaveLength(3);

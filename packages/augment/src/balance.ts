@@ -134,8 +134,8 @@ export async function balanceClasses(srcDir: string, options: BalanceOptions): P
     for (const file of await readdir(target)) {
       if (wanted.has(file)) continue;
       const before = previous.get(`${name}/${file}`);
-      // Variants are ours by name; copied originals only if an earlier run recorded copying them.
-      const ours = file.startsWith(VARIANT_PREFIX) || (outDir !== srcDir && before?.kind === 'original');
+      // Only what an earlier run recorded making: a user's own `aug-…` photo is never touched.
+      const ours = before?.kind === 'variant' || (outDir !== srcDir && before?.kind === 'original');
       if (!ours) continue;
       await rm(join(target, file), { force: true });
       removed++;
