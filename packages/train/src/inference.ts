@@ -8,6 +8,7 @@ import { evaluate, inferScores, type TestTimeAugmentation } from './evaluate';
 import { loadModel, type ModelBundle } from './export';
 import { readJson } from './files';
 import { BatchLoader } from './loader';
+import { reopenOptions } from './preprocess';
 import { runFiles } from './trainer';
 
 export type EvalSplit = 'val' | 'all' | 'test';
@@ -62,13 +63,19 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
       throw new ConfigError(
         `split: val is the validation split of the run's data (${runConfig?.data ?? 'none recorded'}), not of ${options.data}; use --split all or test`,
       );
+    // The run's own data reaches the model as in training; other data is opened as it is.
+    const reopen = runData
+      ? reopenOptions(bundle.preprocessing, runConfig?.imageSize)
+      : { imageSize: runConfig?.imageSize };
     const opened = await openDataset(data, {
-      imageSize: runConfig?.imageSize,
+      ...reopen,
       cacheDir: options.cacheDir ?? runConfig?.cacheDir,
     });
     // A run that trained on a per-class subset split that subset: rebuild it to find its samples.
     let dataset: ImageDataset =
-      runData && runConfig?.maxPerClass ? firstPerClass(opened.train, runConfig.maxPerClass) : opened.train;
+      runData && split === 'val' && runConfig?.maxPerClass
+        ? firstPerClass(opened.train, runConfig.maxPerClass)
+        : opened.train;
     let indices: Int32Array;
     if (split === 'test') {
       if (!opened.heldOut)
@@ -83,7 +90,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
         runData && runConfig?.valData
           ? (
               await openDataset(runConfig.valData, {
-                imageSize: runConfig.imageSize,
+                ...reopen,
                 cacheDir: options.cacheDir ?? runConfig.cacheDir,
               })
             ).train

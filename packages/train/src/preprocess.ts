@@ -2,6 +2,7 @@ import { type AugmentStep, IMAGENET_PER_CHANNEL, type Normalization } from '@res
 import type { Preprocessing } from './assemble';
 import { ConfigError, type TrainConfig } from './config';
 import type { ImageDataset } from './data/dataset';
+import type { OpenOptions } from './data/open';
 
 /** Default input side for datasets of large images (ImageNet practice). */
 export const DEFAULT_LARGE_SIZE = 224;
@@ -57,4 +58,19 @@ export function resolvePreprocessing(
     eval: { steps: evalSteps, normalization },
     inputSize,
   };
+}
+
+/**
+ * How a run's data is opened again (resume, eval) so that it reaches the model as in training. A
+ * run with no evaluation resize step trained on images decoded in memory at its input size: its
+ * data is decoded that way again — also runs made before archives of large images stayed files, or
+ * before cifar10 honoured imageSize (its saved input size then differs from imageSize).
+ */
+export function reopenOptions(
+  preprocessing: Preprocessing,
+  imageSize: number | undefined,
+): Pick<OpenOptions, 'imageSize' | 'inMemory'> {
+  if (preprocessing.eval.steps.length > 0) return { imageSize };
+  const [height, width] = preprocessing.inputSize;
+  return { inMemory: true, imageSize: height === imageSize && width === imageSize ? imageSize : undefined };
 }

@@ -329,6 +329,8 @@ describe('validation data and divergence', () => {
     const evaluation = await evaluateModel({ model: path.join(root, 'run') });
     expect(evaluation.count).toBe(result.history[0]!.val!.count);
     expect(evaluation.top1).toBe(result.history[0]!.val!.top1);
+    // --split all of the run's data is every image of it, not the subset.
+    expect((await evaluateModel({ model: path.join(root, 'run'), data, split: 'all' })).count).toBe(90);
   });
 
   it('stops with a clear error when the loss diverges', async () => {

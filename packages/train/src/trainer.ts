@@ -23,7 +23,7 @@ import { BatchLoader, toBatches } from './loader';
 import { ClassificationMetrics } from './metrics';
 import { buildModel } from './models';
 import { Optimizer, type OptimizerConfig } from './optim';
-import { resolvePreprocessing } from './preprocess';
+import { reopenOptions, resolvePreprocessing } from './preprocess';
 import { writeReport } from './report';
 import { learningRate } from './schedule';
 import { trainStep } from './step';
@@ -201,8 +201,12 @@ export async function train(
     onednn.setThreads(config.threads);
   }
 
+  const savedPreprocessing = resuming ? await readJson<Preprocessing>(files.preprocessing) : undefined;
+  const reopen = savedPreprocessing
+    ? reopenOptions(savedPreprocessing, config.imageSize)
+    : { imageSize: config.imageSize };
   const opened = await openDataset(config.data, {
-    imageSize: config.imageSize,
+    ...reopen,
     cacheDir: config.cacheDir,
     onProgress: (done, total) => emit({ type: 'prepare', done, total }),
   });
@@ -215,7 +219,7 @@ export async function train(
   if (config.valData || opened.heldOutRole === 'validation') {
     // An explicit validation folder, or the val/ half of a train/val tree, replaces the split.
     valDataset = config.valData
-      ? (await openDataset(config.valData, { imageSize: config.imageSize, cacheDir: config.cacheDir })).train
+      ? (await openDataset(config.valData, { ...reopen, cacheDir: config.cacheDir })).train
       : (opened.heldOut as ImageDataset);
     if (JSON.stringify(valDataset.classes) !== JSON.stringify(dataset.classes)) {
       throw new ConfigError(
@@ -246,9 +250,8 @@ export async function train(
       );
     }
   }
-  const preprocessing: Preprocessing = resuming
-    ? await readJson<Preprocessing>(files.preprocessing)
-    : resolvePreprocessing(config, dataset, trainIndices);
+  const preprocessing: Preprocessing =
+    savedPreprocessing ?? resolvePreprocessing(config, dataset, trainIndices);
 
   const model = buildModel({
     model: config.model,

@@ -54,6 +54,10 @@ describe('openDataset on archives', () => {
     const again = await openDataset(archive, { cacheDir });
     expect(again.train).toEqual(opened.train);
     expect(await readdir(path.join(cacheDir, 'extracted'))).toHaveLength(1);
+    // A run trained on these decoded in memory (made before large archives stayed files) reopens them so.
+    const decoded = await openDataset(archive, { cacheDir, inMemory: true });
+    expect(decoded.train.kind).toBe('memory');
+    expect(decoded.train.labels).toHaveLength(6); // train/ and val/ both, as that code read them
   });
 
   it('decodes small images into memory, and refuses small train/ and val/ trees it would merge', async () => {

@@ -18,6 +18,8 @@ export interface OpenOptions {
   /** Cache for decoded datasets and downloads. Default ~/.cache/resnet-ts. */
   cacheDir?: string;
   onProgress?: (done: number, total: number) => void;
+  /** Decode every image into memory whatever its size (how a run trained on decoded images reopens its data). */
+  inMemory?: boolean;
 }
 
 export interface OpenedData {
@@ -65,6 +67,7 @@ export async function openDataset(spec: string, options: OpenOptions = {}): Prom
       throw new DatasetError(
         `${spec}: expected a folder of class folders or a .tar/.tar.gz/.tgz archive of them`,
       );
+    if (options.inMemory) return { train: await prepareImages(spec, { ...prepare, mergeTrees: true }) };
     if (await holdsSmallImages(spec, options.imageSize)) return { train: await prepareImages(spec, prepare) };
     // Large images stay files, as in a folder: extract once into the cache and open that folder.
     const key = createHash('sha256')
@@ -113,8 +116,9 @@ async function openFolder(
   prepare: Parameters<typeof prepareImages>[1],
 ): Promise<ImageDataset> {
   const files = await scanImageFolder(dir);
-  let small = options.imageSize !== undefined && options.imageSize <= SMALL_IMAGE_SIDE;
-  if (options.imageSize === undefined) {
+  let small =
+    options.inMemory === true || (options.imageSize !== undefined && options.imageSize <= SMALL_IMAGE_SIDE);
+  if (options.imageSize === undefined && !options.inMemory) {
     const first = await decodeImage(files.files[0] as string).catch((error: Error) => {
       throw new DatasetError(`${files.files[0]}: unreadable image (${error.message})`);
     });

@@ -16,6 +16,8 @@ export interface PrepareOptions {
   /** Images decoded at once (sharp runs them on libuv's thread pool). */
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Read an archive's train/ and val/ trees as one set (how runs made before that was refused read them). */
+  mergeTrees?: boolean;
 }
 
 interface CacheMeta {
@@ -38,7 +40,10 @@ export async function prepareImages(
   source: FileDataset | string,
   options: PrepareOptions = {},
 ): Promise<MemoryDataset> {
-  const listing = typeof source === 'string' ? await listArchive(source) : await listFolder(source);
+  const listing =
+    typeof source === 'string'
+      ? await listArchive(source, options.mergeTrees === true)
+      : await listFolder(source);
   const cacheEntry = options.cacheDir
     ? path.join(
         options.cacheDir,
@@ -68,14 +73,14 @@ async function listFolder(dataset: FileDataset) {
   return { items, classes: dataset.classes, source: dataset.source, fingerprint };
 }
 
-async function listArchive(file: string) {
+async function listArchive(file: string, mergeTrees: boolean) {
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) throw new DatasetError(`${file}: archive does not exist`);
   const entries = await readTarArchive(file, isImageFile);
   const byClass = (name: string) => path.posix.basename(path.posix.dirname(name));
   // Class = parent folder: a train/ and a val/ tree would silently merge into one training set.
   const trees = new Set(entries.map((e) => byClass(path.posix.dirname(e.name))));
-  if (trees.has('train') && trees.has('val'))
+  if (trees.has('train') && trees.has('val') && !mergeTrees)
     throw new DatasetError(
       `${file}: holds train/ and val/ trees; extract it and pass the folder, whose val/ is then used for validation`,
     );
