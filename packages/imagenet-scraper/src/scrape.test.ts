@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -272,6 +272,25 @@ describe('folders across runs', () => {
       'Cardigan (n02113186)',
       'cardigan (n02963159)',
     ]);
+
+    // A scrape made before folders.json (here: its folders and manifests, without the file) keeps
+    // its folders, so nothing is downloaded again.
+    const older = await mkdtemp(path.join(os.tmpdir(), 'scrape-'));
+    const olderUrls = new Map(cardigans.map((c, i) => [c.wnid, [`${server.base}/img/${35 + i}.jpg`]]));
+    await scrape({ out: older, classes: cardigans, urls: olderUrls, perClass: 1, ...fast });
+    for (const [c, folder] of [
+      [cardigans[0]!, 'Cardigan'],
+      [cardigans[1]!, 'cardigan'],
+    ] as const)
+      renameSync(path.join(older, `${c.name} (${c.wnid})`), path.join(older, folder));
+    rmSync(path.join(older, '.scrape', 'folders.json'));
+    const resumed = await scrape({ out: older, classes: cardigans, urls: olderUrls, perClass: 1, ...fast });
+    expect(Object.values(resumed.classes).map((c) => [c.folder, c.saved])).toEqual([
+      ['Cardigan', 1],
+      ['cardigan', 1],
+    ]);
+    expect(filesIn(older).filter((f) => !f.startsWith('.'))).toEqual(['Cardigan', 'cardigan']);
+    expect(resumed.stats.tried).toBe(0);
   });
 });
 

@@ -154,7 +154,7 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
   await mkdir(manifests, { recursive: true });
   await mkdir(tempDir, { recursive: true });
 
-  const folders = await assignFolders(path.join(stateDir, 'folders.json'), options.classes);
+  const folders = await assignFolders(path.join(stateDir, 'folders.json'), options.classes, options.out);
   const folderOf = (c: ClassInfo) => folders.get(c.wnid) as string;
 
   const stats = new ScrapeStats();
@@ -482,7 +482,7 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
  * case-insensitive file system holds them in one folder), gets the wnid: ImageNet has two "crane"s,
  * and "Cardigan" (the dog) and "cardigan".
  */
-async function assignFolders(file: string, classes: ClassInfo[]): Promise<Map<string, string>> {
+async function assignFolders(file: string, classes: ClassInfo[], out: string): Promise<Map<string, string>> {
   const saved = await readFile(file, 'utf8').then(
     (text) => JSON.parse(text) as Record<string, string>,
     () => ({}) as Record<string, string>,
@@ -490,7 +490,25 @@ async function assignFolders(file: string, classes: ClassInfo[]): Promise<Map<st
   const folders = new Map(Object.entries(saved));
   const key = (folder: string) => folder.normalize('NFC').toLowerCase();
   const takenBy = new Map([...folders].map(([wnid, folder]) => [key(folder), wnid]));
-  const fresh = classes.filter((c) => !folders.has(c.wnid));
+  let fresh = classes.filter((c) => !folders.has(c.wnid));
+  // A scrape made before folders.json named folders by the selected classes, case-sensitively:
+  // a class whose folder by that rule is on disk keeps it.
+  const onDisk = new Set(await readdir(out).catch(() => [] as string[]));
+  const legacyCount = new Map<string, number>();
+  for (const c of classes) {
+    const name = safeFolderName(c.name, c.wnid);
+    legacyCount.set(name, (legacyCount.get(name) ?? 0) + 1);
+  }
+  for (const c of fresh) {
+    const name = safeFolderName(c.name, c.wnid);
+    const legacy = (legacyCount.get(name) ?? 0) > 1 ? `${name} (${c.wnid})` : name;
+    // On disk, the names coexist on this file system, whatever their case.
+    if (onDisk.has(legacy) && ![...folders.values()].includes(legacy)) {
+      folders.set(c.wnid, legacy);
+      takenBy.set(key(legacy), c.wnid);
+    }
+  }
+  fresh = fresh.filter((c) => !folders.has(c.wnid));
   const wanted = new Map<string, number>();
   for (const c of fresh) {
     const name = key(safeFolderName(c.name, c.wnid));
@@ -503,7 +521,7 @@ async function assignFolders(file: string, classes: ClassInfo[]): Promise<Map<st
     folders.set(c.wnid, folder);
     takenBy.set(key(folder), c.wnid);
   }
-  if (fresh.length > 0) {
+  if (folders.size > Object.keys(saved).length) {
     await writeFile(`${file}.tmp`, JSON.stringify(Object.fromEntries(folders), null, 1));
     await rename(`${file}.tmp`, file);
   }
