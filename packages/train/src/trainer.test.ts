@@ -290,6 +290,12 @@ describe('train', () => {
     await expect(train({ data: other, epochs: 4 }, { outDir: run, resume: true })).rejects.toThrow(
       `data: ${other} is not the data this run started with`,
     );
+    // Same classes, counts and file names, other pixels: only the fingerprint tells them apart.
+    const lookalike = await mkdtemp(path.join(os.tmpdir(), 'lookalike-data-'));
+    await writeFolderDataset(lookalike, { classes: 3, perClass: 30, size: 16, seed: 42 });
+    await expect(train({ data: lookalike, epochs: 4 }, { outDir: run, resume: true })).rejects.toThrow(
+      `data: ${lookalike} is not the data this run started with (its classes, images or split differ)`,
+    );
     const typo = `${run}-typo`;
     await expect(train({ data: moved, epochs: 4 }, { outDir: typo, resume: true })).rejects.toThrow(
       `${typo}: no checkpoint to resume, and a new run there needs a complete config (model:`,

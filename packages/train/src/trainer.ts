@@ -14,6 +14,7 @@ import {
 } from './checkpoint';
 import { ConfigError, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
 import { classCounts, firstPerClass, type ImageDataset } from './data/dataset';
+import { datasetFingerprint } from './data/fingerprint';
 import { openDataset } from './data/open';
 import { epochOrder, stratifiedSplit } from './data/split';
 import { evaluate } from './evaluate';
@@ -164,6 +165,22 @@ function newRunConfig(input: Partial<TrainConfigInput> | undefined, options: Tra
   }
 }
 
+interface DataFingerprint {
+  data: string;
+  valData?: string;
+}
+
+/** What the run trains and validates on, wherever it lies (see datasetFingerprint). */
+async function fingerprintOf(
+  dataset: ImageDataset,
+  valDataset: ImageDataset | undefined,
+): Promise<DataFingerprint> {
+  return {
+    data: await datasetFingerprint(dataset),
+    ...(valDataset && valDataset !== dataset ? { valData: await datasetFingerprint(valDataset) } : {}),
+  };
+}
+
 const splitMetrics = (m: ClassificationMetrics): SplitMetrics => m.summary();
 
 /**
@@ -239,14 +256,17 @@ export async function train(
   }
   const classes = dataset.classes;
   if (resuming) {
-    const saved = await readJson<{ validation: number[] }>(files.split);
+    const saved = await readJson<{ validation: number[]; fingerprint?: DataFingerprint }>(files.split);
     const savedClasses = await readJson<string[]>(files.labels);
+    // Runs made before split.json held a fingerprint are checked by classes and split alone.
+    const fingerprint = saved.fingerprint ? await fingerprintOf(dataset, valDataset) : undefined;
     if (
       JSON.stringify(savedClasses) !== JSON.stringify(classes) ||
-      JSON.stringify(saved.validation) !== JSON.stringify(Array.from(valIndices))
+      JSON.stringify(saved.validation) !== JSON.stringify(Array.from(valIndices)) ||
+      (fingerprint && JSON.stringify(fingerprint) !== JSON.stringify(saved.fingerprint))
     ) {
       throw new ConfigError(
-        `data: ${config.data} is not the data this run started with (classes or samples changed); resuming would mix validation images into training`,
+        `data: ${config.data} is not the data this run started with (its classes, images or split differ); resuming would mix validation images into training`,
       );
     }
   }
@@ -291,7 +311,12 @@ export async function train(
     await writeFileAtomic(files.preprocessing, JSON.stringify(preprocessing));
     await writeFileAtomic(
       files.split,
-      JSON.stringify({ valSplit: config.valSplit, seed: config.seed, validation: Array.from(valIndices) }),
+      JSON.stringify({
+        valSplit: config.valSplit,
+        seed: config.seed,
+        validation: Array.from(valIndices),
+        fingerprint: await fingerprintOf(dataset, valDataset),
+      }),
     );
     await mkdir(path.dirname(files.metrics), { recursive: true });
     await writeFile(files.metrics, '');
