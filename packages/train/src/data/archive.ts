@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -40,9 +41,11 @@ async function forEachTarEntry(
     if (gzipped) input.pipe(createGunzip().on('error', fail)).pipe(tar);
     else input.pipe(tar);
   });
+  let current: { destroy: (error?: Error) => void } | undefined;
   const read = (async () => {
     try {
       for await (const entry of tar) {
+        current = entry;
         const name = entry.header.name.replace(/^\.\//, '');
         if (entry.header.type !== 'file' || !keep(name)) {
           entry.resume();
@@ -59,7 +62,17 @@ async function forEachTarEntry(
   })();
   // Whichever settles second must not surface as an unhandled rejection; the race still sees both.
   for (const promise of [read, failed]) promise.catch(() => undefined);
-  await Promise.race([read, failed]);
+  try {
+    await Promise.race([read, failed]);
+  } catch (error) {
+    // A broken archive: stop reading and let an entry being handled finish before the caller cleans up.
+    // Destroyed with the error: streamx ends a pending iteration only when given one.
+    current?.destroy(error as Error);
+    tar.destroy(error as Error);
+    input.destroy();
+    await read.catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Reads every regular file of a `.tar`, `.tar.gz` or `.tgz` archive into memory (never extracted). */
@@ -104,7 +117,7 @@ export async function extractTarArchive(
     )
   )
     return dir;
-  const temp = `${dir}.${process.pid}.tmp`;
+  const temp = `${dir}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`; // one per extraction
   await rm(temp, { recursive: true, force: true });
   await mkdir(temp, { recursive: true });
   try {
@@ -119,6 +132,14 @@ export async function extractTarArchive(
     await rename(temp, dir);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
+    // Another process finished the same extraction first: use its folder.
+    if (
+      await stat(dir).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )
+    )
+      return dir;
     throw error;
   }
   return dir;
