@@ -41,7 +41,7 @@ if (epochs.length === 0) {
   process.exit(1);
 }
 
-const percent = (fraction) => `${(fraction * 100).toFixed(1)}%`;
+const percent = (fraction) => (fraction === undefined ? '–' : `${(fraction * 100).toFixed(1)}%`);
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -50,7 +50,9 @@ const median = (values) => {
 
 const last = epochs.at(-1);
 const shown = epochs.filter((e) => e.epoch === 1 || e.epoch % every === 0 || e === last);
-const best = epochs.reduce((a, b) => (b.val.top1 > a.val.top1 ? b : a));
+// A run without validation (valSplit 0) has no best epoch.
+const validated = epochs.filter((e) => e.val);
+const best = validated.length ? validated.reduce((a, b) => (b.val.top1 > a.val.top1 ? b : a)) : undefined;
 const row = (label, cells) => `| ${label} | ${cells.join(' | ')} |`;
 
 console.log(
@@ -68,7 +70,7 @@ console.log(
 console.log(
   row(
     'validation top-1',
-    shown.map((e) => (e === best ? `**${percent(e.val.top1)}**` : percent(e.val.top1))),
+    shown.map((e) => (e === best ? `**${percent(e.val?.top1)}**` : percent(e.val?.top1))),
   ),
 );
 console.log(
@@ -88,9 +90,9 @@ try {
 const summary = {
   epochsDone: last.epoch,
   totalEpochs,
-  bestEpoch: best.epoch,
-  bestValTop1: best.val.top1,
-  lastValTop1: last.val.top1,
+  bestEpoch: best?.epoch,
+  bestValTop1: best?.val.top1,
+  lastValTop1: last.val?.top1,
   medianImagesPerSecond: Math.round(median(epochs.map((e) => e.imagesPerSecond))),
   medianSecondsPerEpoch: Number(seconds.toFixed(1)),
   medianDataWaitShare: median(epochs.map((e) => e.dataWaitShare)),

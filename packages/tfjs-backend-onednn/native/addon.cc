@@ -38,19 +38,21 @@ static Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), omp_get_max_threads());
 }
 
-// primitiveCache(limit | undefined) → { size, limit }: sets the most entries kept (the least
+// primitiveCache(limit | undefined) → { size, limit, hits, misses }: sets the most entries kept (the least
 // recently used beyond it are freed) and reports the state.
 static Napi::Value PrimitiveCacheState(const Napi::CallbackInfo& info) {
   auto& cache = PrimitiveCache::instance();
   if (info.Length() > 0 && !info[0].IsUndefined()) {
     const double limit = info[0].As<Napi::Number>().DoubleValue();
-    if (!(limit >= 1) || limit != static_cast<double>(static_cast<size_t>(limit)))
-      throw Napi::RangeError::New(info.Env(), "limit: expected a positive integer");
+    if (!(limit >= 1 && limit <= 1e9) || limit != static_cast<double>(static_cast<size_t>(limit)))
+      throw Napi::RangeError::New(info.Env(), "limit: expected an integer from 1 to 1e9");
     cache.set_limit(static_cast<size_t>(limit));
   }
   auto result = Napi::Object::New(info.Env());
   result.Set("size", static_cast<double>(cache.size()));
   result.Set("limit", static_cast<double>(cache.limit()));
+  result.Set("hits", cache.hits());
+  result.Set("misses", cache.misses());
   return result;
 }
 

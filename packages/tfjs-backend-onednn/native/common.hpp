@@ -34,9 +34,11 @@ class PrimitiveCache {
   T& get(const std::string& key, Make make) {
     auto it = entries_.find(key);
     if (it != entries_.end()) {
+      ++hits_;
       order_.splice(order_.begin(), order_, it->second.position);
       return static_cast<T&>(*it->second.entry);
     }
+    ++misses_;
     std::unique_ptr<CacheEntry> made = make();
     order_.push_front(key);
     auto& slot = entries_[key];
@@ -50,6 +52,9 @@ class PrimitiveCache {
   size_t limit() const { return limit_; }
   void set_limit(size_t limit);
   size_t size() const { return entries_.size(); }
+  // Lookups that found their entry, and those that had to make it (oneDNN setup, layout timing).
+  double hits() const { return hits_; }
+  double misses() const { return misses_; }
   void clear();
 
  private:
@@ -62,6 +67,8 @@ class PrimitiveCache {
   std::unordered_map<std::string, Slot> entries_;
   std::list<std::string> order_;  // most recently used first
   size_t limit_ = 2048;
+  double hits_ = 0;
+  double misses_ = 0;
 };
 
 template <typename T, typename Make>

@@ -36,15 +36,19 @@ export function getThreads(): number | undefined {
  * oneDNN primitives (with their staging buffers) are kept per op and shape; beyond `limit` entries
  * the least recently used are freed. Undefined when the addon is unavailable.
  */
-export function primitiveCacheUsage(): { entries: number; limit: number } | undefined {
+export function primitiveCacheUsage():
+  | { entries: number; limit: number; hits: number; misses: number }
+  | undefined {
   const state = loadAddon()?.primitiveCache();
-  return state ? { entries: state.size, limit: state.limit } : undefined;
+  return state
+    ? { entries: state.size, limit: state.limit, hits: state.hits, misses: state.misses }
+    : undefined;
 }
 
 /** The most primitives kept (default 2048: a ResNet-50 training step uses a few hundred). */
 export function setPrimitiveCacheLimit(entries: number): void {
-  if (!Number.isInteger(entries) || entries < 1) {
-    throw new Error(`entries: expected a positive integer, got ${JSON.stringify(entries)}`);
+  if (!Number.isInteger(entries) || entries < 1 || entries > 1e9) {
+    throw new Error(`entries: expected an integer from 1 to 1e9, got ${JSON.stringify(entries)}`);
   }
   loadAddon()?.primitiveCache(entries);
 }

@@ -7,7 +7,7 @@ export interface OneDnnAddon {
   version(): { major: number; minor: number; patch: number; cpuRuntime: string };
   setNumThreads(threads: number): void;
   getNumThreads(): number;
-  primitiveCache(limit?: number): { size: number; limit: number };
+  primitiveCache(limit?: number): { size: number; limit: number; hits: number; misses: number };
   clearPrimitiveCache(): void;
   conv2d(
     params: Int32Array,

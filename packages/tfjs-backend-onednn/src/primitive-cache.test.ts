@@ -3,6 +3,7 @@ import { clearPrimitiveCache, primitiveCacheUsage, setPrimitiveCacheLimit } from
 import { compareWithCpu, describeNative, seededTensor } from './testing';
 
 describeNative('primitive cache', () => {
+  /** A convolution of a `size`×`size` image: one cache entry per size. */
   const conv = (size: number) => () =>
     tf.conv2d(
       seededTensor([1, size, size, 3], size) as tf.Tensor4D,
@@ -10,29 +11,36 @@ describeNative('primitive cache', () => {
       1,
       'same',
     );
+  const misses = () => primitiveCacheUsage()!.misses;
 
-  it('keeps at most its limit of entries, least recently used out, with results unchanged', async () => {
+  it('keeps at most its limit, evicting the least recently used, with results unchanged', async () => {
     const before = primitiveCacheUsage()!.limit;
     try {
       clearPrimitiveCache();
-      expect(primitiveCacheUsage()).toEqual({ entries: 0, limit: before });
+      expect(primitiveCacheUsage()).toMatchObject({ entries: 0, limit: before });
       setPrimitiveCacheLimit(3);
-      for (const size of [5, 6, 7, 8, 9]) {
-        const [error] = await compareWithCpu(conv(size));
-        expect(error).toBeLessThan(1e-5);
-        expect(primitiveCacheUsage()!.entries).toBeLessThanOrEqual(3);
-      }
-      // The evicted shape is made again, and still agrees.
-      const [again] = await compareWithCpu(conv(5));
+      for (const size of [5, 6, 7]) expect((await compareWithCpu(conv(size)))[0]).toBeLessThan(1e-5);
+      await compareWithCpu(conv(5)); // 5 is now the most recently used, 6 the least
+      let missed = misses();
+      await compareWithCpu(conv(8)); // a new entry: evicts 6
+      expect(misses()).toBe(missed + 1);
+      missed = misses();
+      await compareWithCpu(conv(5)); // still cached (first-in-first-out would have evicted it)
+      expect(misses()).toBe(missed);
+      const [again] = await compareWithCpu(conv(6)); // evicted: made again, still agrees
+      expect(misses()).toBe(missed + 1);
       expect(again).toBeLessThan(1e-5);
-      expect(primitiveCacheUsage()).toEqual({ entries: 3, limit: 3 });
+      expect(primitiveCacheUsage()).toMatchObject({ entries: 3, limit: 3 });
     } finally {
       setPrimitiveCacheLimit(before);
     }
   });
 
-  it('refuses a limit that is not a positive integer', () => {
-    expect(() => setPrimitiveCacheLimit(0)).toThrow('entries: expected a positive integer, got 0');
-    expect(() => setPrimitiveCacheLimit(2.5)).toThrow('entries: expected a positive integer, got 2.5');
+  it('refuses a limit that is not an integer from 1 to 1e9', () => {
+    expect(() => setPrimitiveCacheLimit(0)).toThrow('entries: expected an integer from 1 to 1e9, got 0');
+    expect(() => setPrimitiveCacheLimit(2.5)).toThrow('entries: expected an integer from 1 to 1e9, got 2.5');
+    expect(() => setPrimitiveCacheLimit(1e20)).toThrow(
+      'entries: expected an integer from 1 to 1e9, got 100000000000000000000',
+    );
   });
 });

@@ -63,7 +63,7 @@ async function threadsOf(backend: string): Promise<number> {
  * with Nesterov momentum, softmax cross-entropy), median over `steps` after `warmup`.
  */
 export async function measureThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
-  const defaults = modelDefaults(options.model);
+  const defaults = modelDefaults(options.model, options.modelOptions);
   const batch = options.batch ?? defaults.batch;
   const size = options.size ?? defaults.size;
   const classes = options.classes ?? defaults.classes;

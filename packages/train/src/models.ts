@@ -51,7 +51,11 @@ export function buildModel(request: ModelRequest): tfl.LayersModel {
 const IMAGENET_DEPTHS = [10, 18, 34, 50, 101, 152, 200];
 
 /** The usual input size, batch and class count of a named model (CIFAR, ImageNet or AlexNet). */
-export function modelDefaults(model: string): {
+export function modelDefaults(
+  model: string,
+  /** Builder options the model is made with (a bottleneck block allows other depths). */
+  options: Record<string, unknown> = {},
+): {
   size: number;
   batch: number;
   classes: number;
@@ -63,7 +67,7 @@ export function modelDefaults(model: string): {
     throw new ConfigError(`model: expected resnet<depth> or alexnet, got "${model}"`);
   }
   try {
-    resolveResNetConfig({ depth }); // a depth no ResNet has fails here, before any work
+    resolveResNetConfig({ ...options, depth }); // a depth no ResNet has fails here, before any work
   } catch (error) {
     throw new ConfigError(`model: ${model}: ${(error as Error).message}`);
   }
