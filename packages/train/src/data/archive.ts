@@ -110,15 +110,13 @@ export async function extractTarArchive(
   dir: string,
   keep: (name: string) => boolean = () => true,
 ): Promise<string> {
-  if (
-    await stat(dir).then(
+  const extracted = () =>
+    stat(dir).then(
       (s) => s.isDirectory(),
       () => false,
-    )
-  )
-    return dir;
+    );
+  if (await extracted()) return dir;
   const temp = `${dir}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`; // one per extraction
-  await rm(temp, { recursive: true, force: true });
   await mkdir(temp, { recursive: true });
   try {
     await forEachTarEntry(file, keep, async ({ name, data }) => {
@@ -133,13 +131,7 @@ export async function extractTarArchive(
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
     // Another process finished the same extraction first: use its folder.
-    if (
-      await stat(dir).then(
-        (s) => s.isDirectory(),
-        () => false,
-      )
-    )
-      return dir;
+    if (await extracted()) return dir;
     throw error;
   }
   return dir;
