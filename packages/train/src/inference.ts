@@ -84,17 +84,17 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
         );
       dataset = opened.heldOut;
       indices = Int32Array.from(dataset.labels.keys());
-    } else if (split === 'val' && (opened.heldOutRole === 'validation' || (runData && runConfig?.valData))) {
+    } else if (split === 'val' && (opened.heldOutRole === 'validation' || runConfig?.valData)) {
+      // (split val is only allowed on the run's own data, checked above.)
       // The run validated on a separate folder (its valData, or the val/ of a train/val tree).
-      dataset =
-        runData && runConfig?.valData
-          ? (
-              await openDataset(runConfig.valData, {
-                ...reopen,
-                cacheDir: options.cacheDir ?? runConfig.cacheDir,
-              })
-            ).train
-          : (opened.heldOut as ImageDataset);
+      dataset = runConfig?.valData
+        ? (
+            await openDataset(runConfig.valData, {
+              ...reopen,
+              cacheDir: options.cacheDir ?? runConfig.cacheDir,
+            })
+          ).train
+        : (opened.heldOut as ImageDataset);
       indices = Int32Array.from(dataset.labels.keys());
     } else if (split === 'val') {
       const saved = await readJson<{ validation: number[] }>(files.split).catch(() => {
