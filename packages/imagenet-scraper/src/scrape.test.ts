@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -355,4 +364,74 @@ describe('kill and resume', () => {
       await slow.close();
     }
   }, 60_000);
+});
+
+describe('stopping', () => {
+  const list = (from: number) => Array.from({ length: 8 }, (_, i) => `${server.base}/img/${from + i}.jpg`);
+
+  it('an aborted signal cancels downloads in flight: what is saved is recorded, nothing half-written; a rerun completes', async () => {
+    // Slow images and two at a time: when the second image is committed, the third is still in
+    // flight, and the abort must cancel it.
+    const slow = await startFaultServer({ delayMs: 300 });
+    try {
+      const slowList = (from: number) =>
+        Array.from({ length: 6 }, (_, i) => `${slow.base}/img/${from + i}.jpg`);
+      const urls = () =>
+        new Map([
+          [tench.wnid, slowList(400)],
+          [goldfish.wnid, slowList(420)],
+        ]);
+      const options = { classes: [tench, goldfish], perClass: 4, ...fast, concurrency: 2 };
+      const reference = await mkdtemp(path.join(os.tmpdir(), 'scrape-ref-'));
+      await scrape({ ...options, out: reference, urls: urls() });
+
+      const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-stop-'));
+      const stop = new AbortController();
+      const stopped = await scrape({
+        ...options,
+        out,
+        urls: urls(),
+        signal: stop.signal,
+        onProgress: (p) => {
+          if (p.saved === 2) stop.abort();
+        },
+      });
+      expect(stopped.classes[tench.wnid]).toMatchObject({ saved: 2, short: false });
+      expect(stopped.classes[goldfish.wnid]).toBeUndefined();
+      const saved = filesIn(path.join(out, 'tench'));
+      expect(saved).toHaveLength(2);
+      const recorded = await readManifest(path.join(out, '.scrape', 'manifests', `${tench.wnid}.jsonl`));
+      expect(recorded.map((e) => e.file)).toEqual(saved);
+      expect(readdirSync(path.join(out, '.scrape', 'tmp'))).toEqual([]);
+
+      const resumed = await scrape({ ...options, out, urls: urls() });
+      expect(resumed.classes[goldfish.wnid]).toMatchObject({ saved: 4, short: false });
+      for (const folder of ['tench', 'goldfish'])
+        expect(filesIn(path.join(out, folder))).toEqual(filesIn(path.join(reference, folder)));
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a download that cannot be written locally stops the run with the folder named, keeping what was saved', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-fatal-'));
+    const urls = new Map([[tench.wnid, list(440)]]);
+    const options = { out, classes: [tench], urls, perClass: 4, ...fast, concurrency: 1 };
+    // With one download at a time, index 1 starts after the first commit: block its temp file
+    // with a directory so that writing it fails (EISDIR; permissions do not stop root).
+    const run = scrape({
+      ...options,
+      onProgress: (p) => {
+        if (p.saved === 1) mkdirSync(path.join(out, '.scrape', 'tmp', `${tench.wnid}-1-${process.pid}`));
+      },
+    });
+    await expect(run).rejects.toThrow(`${out}: cannot write downloads (EISDIR`);
+    expect(filesIn(path.join(out, 'tench'))).toHaveLength(1);
+    const recorded = await readManifest(path.join(out, '.scrape', 'manifests', `${tench.wnid}.jsonl`));
+    expect(recorded.map((e) => e.status)).toEqual(['ok']);
+
+    const resumed = await scrape(options);
+    expect(resumed.classes[tench.wnid]).toMatchObject({ saved: 4, short: false });
+    expect(filesIn(path.join(out, 'tench'))).toHaveLength(4);
+  });
 });
