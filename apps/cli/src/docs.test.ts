@@ -40,7 +40,13 @@ function commandsIn(file: string): { line: string; command: string; flags: strin
   return found;
 }
 
-const silentIo: Io = { stdout: () => {}, stderr: () => {}, isTTY: false, onInterrupt: () => () => {} };
+const silentIo: Io = {
+  stdout: () => {},
+  stderr: () => {},
+  isTTY: false,
+  terminal: process.stderr,
+  onInterrupt: () => () => {},
+};
 
 function knownFlags(program: Command, name: string): Set<string> | undefined {
   const command = program.commands.find((c) => c.name() === name);

@@ -4,6 +4,8 @@ export interface Io {
   stderr: (text: string) => void;
   /** A terminal gets progress bars; anything else gets plain lines. */
   isTTY: boolean;
+  /** Where progress bars draw when `isTTY` (the terminal behind stderr). */
+  terminal: NodeJS.WritableStream;
   /** Registers a handler for Ctrl-C; returns an unregister function. */
   onInterrupt: (handler: () => void) => () => void;
 }
@@ -12,6 +14,7 @@ export const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   isTTY: process.stderr.isTTY === true,
+  terminal: process.stderr,
   onInterrupt: (handler) => {
     process.on('SIGINT', handler);
     return () => process.off('SIGINT', handler);

@@ -38,8 +38,12 @@ const ttaOption = () =>
 export function createProgram(io: Io, setExitCode: (code: number) => void): Command {
   const program = new Command('resnet')
     .description('Train, evaluate and ship ResNets on TensorFlow.js')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    // One line per error, the usage hint on it (commander would print the hint on a second line).
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      outputError: (text, write) => write(`${text.trimEnd()} (run with --help for usage)\n`),
+    })
     .exitOverride();
 
   program

@@ -21,7 +21,7 @@ export class TrainProgress {
 
   private newBar(format: string): cliProgress.SingleBar {
     return new cliProgress.SingleBar(
-      { format, stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
+      { format, stream: this.io.terminal, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
       cliProgress.Presets.shades_classic,
     );
   }

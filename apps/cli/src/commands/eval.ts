@@ -14,7 +14,7 @@ export interface EvalFlags {
 const pct = (v: number) => (Number.isNaN(v) ? '   –  ' : `${(v * 100).toFixed(2).padStart(6)}%`);
 
 export async function runEval(flags: EvalFlags, io: Io): Promise<number> {
-  await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
+  const { backend } = await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
   const result = await evaluateModel({
     model: flags.model,
     data: flags.data,
@@ -23,12 +23,12 @@ export async function runEval(flags: EvalFlags, io: Io): Promise<number> {
     tta: flags.tta,
   });
   if (flags.json) {
-    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ ...result, backend }, null, 2)}\n`);
     return 0;
   }
   const width = Math.max(5, ...result.classes.map((c) => c.length));
   const lines = [
-    `${result.data} (${result.split}): ${result.count} images${result.tta === 'flip' ? ', each averaged with its mirror image' : ''}`,
+    `${result.data} (${result.split}): ${result.count} images${result.tta === 'flip' ? ', each averaged with its mirror image' : ''}; backend ${backend}`,
     `loss ${result.loss.toFixed(4)}  top-1 ${pct(result.top1).trim()}  top-5 ${pct(result.top5).trim()}`,
     '',
     `${'class'.padEnd(width)}  accuracy`,

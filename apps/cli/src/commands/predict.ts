@@ -13,8 +13,10 @@ export async function runPredict(
   },
   io: Io,
 ): Promise<number> {
-  await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
+  const { backend } = await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
   const predictions = await predictImages(flags.model, images, flags.top, flags.tta, flags.batchSize);
+  // On stderr, and only once it worked: stdout stays the predictions, an error stays one line.
+  io.stderr(`backend ${backend}\n`);
   if (flags.json) {
     io.stdout(`${JSON.stringify(predictions, null, 2)}\n`);
     return 0;

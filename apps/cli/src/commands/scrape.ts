@@ -75,7 +75,7 @@ export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
     ? new cliProgress.SingleBar(
         {
           format: 'scrape |{bar}| {value}/{total} images | {rate} img/s | {cls} | ETA {eta_formatted}',
-          stream: process.stderr,
+          stream: io.terminal,
           hideCursor: true,
         },
         cliProgress.Presets.shades_classic,
