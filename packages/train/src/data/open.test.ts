@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeTarGz } from '../testing/archive';
@@ -73,6 +73,25 @@ describe('openDataset on archives', () => {
     await packFolder(path.join(root, 'small'), trees, 'cifar');
     await expect(openDataset(trees, { cacheDir: path.join(root, 'cache') })).rejects.toThrow(
       `${trees}: holds train/ and val/ trees; extract it and pass the folder, whose val/ is then used for validation`,
+    );
+  });
+});
+
+describe('openDataset on large images', () => {
+  it('reads every header when opening, so a bad file fails now, named, not in the middle of training', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'large-'));
+    await writeFolderDataset(root, { classes: 2, perClass: 3, size: 80 });
+    const options = { cacheDir: path.join(root, '..', `${path.basename(root)}-cache`) };
+    expect((await openDataset(root, options)).train.kind).toBe('files');
+    expect(await readdir(path.join(options.cacheDir, 'verified'))).toHaveLength(1); // not read again
+
+    await writeFile(path.join(root, 'class-b', 'zz.jpg'), '<html>not found</html>');
+    await expect(openDataset(root, options)).rejects.toThrow(
+      new RegExp(`^${path.join(root, 'class-b', 'zz.jpg')} \\(.+\\): unreadable image; fix or remove it$`),
+    );
+    await writeFile(path.join(root, 'class-a', 'zz.png'), new Uint8Array(0));
+    await expect(openDataset(root, options)).rejects.toThrow(
+      /^2 unreadable images: .*class-a\/zz\.png \(.+\); .*class-b\/zz\.jpg \(.+\); fix or remove them$/,
     );
   });
 });

@@ -8,6 +8,7 @@ import { downloadCifar10, readCifar10 } from './cifar';
 import { DatasetError, type ImageDataset, type MemoryDataset } from './dataset';
 import { isImageFile, scanImageFolder } from './folder';
 import { prepareImages, resizeMemoryDataset } from './prepare';
+import { checkImageHeaders } from './verify';
 
 /** Images at most this many pixels a side are decoded once into memory; larger stay files. */
 export const SMALL_IMAGE_SIDE = 64;
@@ -124,7 +125,9 @@ async function openFolder(
     });
     small = Math.max(first.width, first.height) <= SMALL_IMAGE_SIDE;
   }
-  return small ? prepareImages(files, prepare) : files;
+  if (small) return prepareImages(files, prepare);
+  await checkImageHeaders(files.files, path.join(options.cacheDir ?? defaultCacheDir(), 'verified'));
+  return files;
 }
 
 export function isMemoryDataset(dataset: ImageDataset): dataset is MemoryDataset {
