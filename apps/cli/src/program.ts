@@ -101,6 +101,12 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--workers <n>', 'worker threads preparing batches (default 1)', integer)
     .addOption(backendOption())
     .option('--threads <n>', 'oneDNN threads (default: all cores)', positiveInteger)
+    .addOption(
+      new Option(
+        '--conv-layout <layout>',
+        'oneDNN convolution layouts: plain or blocked give the same bits in every process (default plain); timed picks the faster per shape',
+      ).choices(['plain', 'blocked', 'timed']),
+    )
     .option(
       '--early-stopping <epochs>',
       'stop after this many epochs without a better validation top-1',

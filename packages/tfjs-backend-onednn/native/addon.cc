@@ -61,6 +61,16 @@ static Napi::Value ClearPrimitiveCache(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// convLayout(policy | undefined) → policy: 0 timed, 1 plain, 2 blocked.
+static Napi::Value ConvLayout(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    const int policy = info[0].As<Napi::Number>().Int32Value();
+    if (policy < 0 || policy > 2) throw Napi::RangeError::New(info.Env(), "policy: expected 0, 1 or 2");
+    set_conv_layout_policy(static_cast<ConvLayoutPolicy>(policy));
+  }
+  return Napi::Number::New(info.Env(), static_cast<int>(conv_layout_policy()));
+}
+
 // Converts oneDNN's exceptions into JavaScript errors that say which call failed.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 static Napi::Value Guarded(const Napi::CallbackInfo& info) {
@@ -88,6 +98,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
   exports.Set("primitiveCache", Napi::Function::New(env, PrimitiveCacheState));
   exports.Set("clearPrimitiveCache", Napi::Function::New(env, ClearPrimitiveCache));
+  exports.Set("convLayout", Napi::Function::New(env, ConvLayout));
   exports.Set("conv2d", Napi::Function::New(env, Guarded<Conv2D>));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Guarded<Conv2DBackpropInput>));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Guarded<Conv2DBackpropFilter>));

@@ -97,12 +97,29 @@ struct ConvBackwardWeights : CacheEntry {
 }  // namespace
 
 // Which layouts a primitive gets: plain NHWC is faster for some shapes (no reorders at the kernel
-// boundary), oneDNN's blocked layouts for others; each shape is timed once both ways.
+// boundary), oneDNN's blocked layouts for others. The two sum in different orders, so the choice
+// shows in the last bits of the results: `timed` (the default) times each shape once both ways and
+// keeps the faster, which is not repeatable from one process to the next when the machine is busy;
+// `plain` and `blocked` fix the choice, so that two processes compute the same bits.
 enum class Layout { kPlain, kBlocked };
+
+namespace {
+ConvLayoutPolicy g_layout_policy = ConvLayoutPolicy::kTimed;
+}  // namespace
+
+void set_conv_layout_policy(ConvLayoutPolicy policy) {
+  if (policy == g_layout_policy) return;
+  g_layout_policy = policy;
+  PrimitiveCache::instance().clear();  // cached primitives were made under the old policy
+}
+
+ConvLayoutPolicy conv_layout_policy() { return g_layout_policy; }
 
 template <typename Entry, typename Make, typename Run>
 Entry& tuned(const std::string& key, Make make, Run run) {
   return cached<Entry>(key, [&] {
+    if (g_layout_policy != ConvLayoutPolicy::kTimed)
+      return make(g_layout_policy == ConvLayoutPolicy::kPlain ? Layout::kPlain : Layout::kBlocked);
     std::unique_ptr<Entry> best;
     double best_seconds = 0;
     for (Layout layout : {Layout::kPlain, Layout::kBlocked}) {

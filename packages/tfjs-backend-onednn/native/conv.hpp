@@ -6,6 +6,11 @@
 namespace onednn_addon {
 // Attributes fusing a tfjs activation (codes in src/kernels/conv.ts) as an eltwise post-op.
 dnnl::primitive_attr activation_attr(int activation, float alpha);
+// How convolution primitives pick their memory layouts (see conv.cc).
+enum class ConvLayoutPolicy { kTimed = 0, kPlain = 1, kBlocked = 2 };
+void set_conv_layout_policy(ConvLayoutPolicy policy);
+ConvLayoutPolicy conv_layout_policy();
+
 Napi::Value Conv2D(const Napi::CallbackInfo& info);
 Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info);
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info);

@@ -53,6 +53,30 @@ export function setPrimitiveCacheLimit(entries: number): void {
   loadAddon()?.primitiveCache(entries);
 }
 
+export type ConvLayout = 'timed' | 'plain' | 'blocked';
+const CONV_LAYOUTS: ConvLayout[] = ['timed', 'plain', 'blocked'];
+
+/**
+ * How convolutions choose between plain NHWC and oneDNN's blocked layouts. `timed` (the default)
+ * times each new shape both ways and keeps the faster: the choice can differ between two processes
+ * on a busy machine, and with it the last bits of the results. `plain` or `blocked` fix it, so that
+ * separate processes compute bit-identical results (a resumed training run, a reproducibility
+ * check). Changing it frees the cached primitives.
+ */
+export function setConvLayout(layout: ConvLayout): void {
+  const policy = CONV_LAYOUTS.indexOf(layout);
+  if (policy < 0) {
+    throw new Error(`layout: expected one of ${CONV_LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
+  }
+  loadAddon()?.convLayout(policy);
+}
+
+/** The convolution layout policy in force; undefined when the addon is unavailable. */
+export function getConvLayout(): ConvLayout | undefined {
+  const policy = loadAddon()?.convLayout();
+  return policy === undefined ? undefined : CONV_LAYOUTS[policy];
+}
+
 /** Frees every cached primitive, e.g. after inference on many image sizes. */
 export function clearPrimitiveCache(): void {
   loadAddon()?.clearPrimitiveCache();

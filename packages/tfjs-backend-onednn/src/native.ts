@@ -9,6 +9,8 @@ export interface OneDnnAddon {
   getNumThreads(): number;
   primitiveCache(limit?: number): { size: number; limit: number; hits: number; misses: number };
   clearPrimitiveCache(): void;
+  /** Sets (when given) and returns the convolution layout policy: 0 timed, 1 plain, 2 blocked. */
+  convLayout(policy?: number): number;
   conv2d(
     params: Int32Array,
     x: Float32Array,

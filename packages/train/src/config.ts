@@ -30,6 +30,7 @@ const scheduleSchema = z.union([
 ]);
 
 export const AUGMENT_PRESETS = ['standard', 'flip', 'none'] as const;
+export const CONV_LAYOUTS = ['plain', 'blocked', 'timed'] as const;
 export const NORMALIZATIONS = ['per-pixel-mean', 'imagenet', 'caffe', 'tf', 'none'] as const;
 export const BACKENDS = ['auto', 'onednn', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
 
@@ -80,6 +81,12 @@ export const trainConfigSchema = z
     backend: z.enum(BACKENDS).default('auto'),
     /** oneDNN threads (default: all cores). */
     threads: positiveInt.optional(),
+    /**
+     * oneDNN convolution layouts: fixed `plain` (the default) or `blocked` compute the same bits in
+     * every process, so a killed run resumed elsewhere ends as if never stopped; `timed` picks the
+     * faster per shape, which a busy machine can make pick differently from one process to the next.
+     */
+    convLayout: z.enum(CONV_LAYOUTS).default('plain'),
     /** Log a JSONL/TensorBoard line every this many steps. */
     logEvery: positiveInt.default(50),
     /** Stop after this many epochs without a better validation top-1. */

@@ -18,6 +18,7 @@ export type { EpochRecord, SplitMetrics, TrainState } from './checkpoint';
 export {
   AUGMENT_PRESETS,
   BACKENDS,
+  CONV_LAYOUTS,
   ConfigError,
   NORMALIZATIONS,
   parseTrainConfig,

@@ -43,6 +43,7 @@ export const RUNTIME_FIELDS = [
   'prefetch',
   'backend',
   'threads',
+  'convLayout',
   'logEvery',
   'cacheDir',
   'earlyStopping',
@@ -211,11 +212,13 @@ export async function train(
   const emit = options.onEvent ?? (() => undefined);
 
   const { backend, skipped } = await useBackend(config.backend as BackendChoice);
-  if (config.threads && backend === 'onednn') {
+  if (backend === 'onednn') {
     const onednn = (await loadOptional('@resnet-ts/tfjs-backend-onednn')) as {
       setThreads: (n: number) => void;
+      setConvLayout: (layout: string) => void;
     };
-    onednn.setThreads(config.threads);
+    if (config.threads) onednn.setThreads(config.threads);
+    onednn.setConvLayout(config.convLayout);
   }
 
   const savedPreprocessing = resuming ? await readJson<Preprocessing>(files.preprocessing) : undefined;
