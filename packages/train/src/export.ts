@@ -17,7 +17,8 @@ export interface ModelBundle {
 
 /**
  * Writes a self-contained model directory atomically: `model.json` + `weights.bin` (outputs are
- * probabilities; fused batch norm + ReLU layers written as the stock pair), `labels.json`, `preprocessing.json`, and the training config when given.
+ * probabilities; fused batch norm + ReLU layers written as the stock pair, option-A shortcuts as stock
+ * layers), `labels.json`, `preprocessing.json`, and the training config when given.
  */
 export async function exportModel(
   dir: string,
@@ -27,7 +28,15 @@ export async function exportModel(
   config?: object,
 ): Promise<void> {
   await writeDirAtomic(dir, async (temp) => {
-    await model.save(fileSystem(temp, { outputActivation: 'softmax', unfuseBatchNormRelu: true }));
+    // Option-A shortcuts go out as stock layers: the files load without @resnet-ts/resnet-core.
+    const stockShortcuts = new Map(
+      model.layers
+        .filter((layer) => layer.getClassName() === 'ResNetSubsampleZeroPad')
+        .map((layer) => [layer.name, (layer.input as tfl.SymbolicTensor).shape[3] as number] as const),
+    );
+    await model.save(
+      fileSystem(temp, { outputActivation: 'softmax', unfuseBatchNormRelu: true, stockShortcuts }),
+    );
     await writeFile(path.join(temp, 'labels.json'), JSON.stringify(labels, null, 1));
     await writeFile(path.join(temp, 'preprocessing.json'), JSON.stringify(preprocessing));
     if (config) await writeFile(path.join(temp, 'config.json'), JSON.stringify(config, null, 2));

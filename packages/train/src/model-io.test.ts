@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BatchNormReLU } from '@resnet-ts/resnet-core';
+import { BatchNormReLU, SubsampleZeroPad } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystem, saveModel } from './model-io';
@@ -42,6 +42,38 @@ describe('file-system model IO', () => {
     const got = (loaded.predict(x) as tf.Tensor).dataSync();
     for (const [i, v] of got.entries()) expect(v).toBeCloseTo(expected[i]!, 6);
   });
+
+  it.each([
+    [2, 3, 7],
+    [1, 4, 8],
+    [3, 2, 5],
+  ])(
+    'writes an option-A shortcut (stride %i, %i → %i channels) as stock layers, same outputs',
+    async (strides, channels, filters) => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'io-'));
+      const input = tfl.input({ shape: [5, 5, channels] });
+      const shortcut = new SubsampleZeroPad({ strides, filters, name: 'short' }).apply(
+        input,
+      ) as tfl.SymbolicTensor;
+      const model = tfl.model({ inputs: input, outputs: shortcut });
+      await saveModel(model, dir, { stockShortcuts: new Map([['short', channels]]) });
+      const text = await readFile(path.join(dir, 'model.json'), 'utf8');
+      expect(text).not.toContain('ResNetSubsampleZeroPad');
+      const loaded = await tfl.loadLayersModel(fileSystem(dir));
+      expect(loaded.layers.map((l) => l.getClassName())).toEqual([
+        'InputLayer',
+        'AveragePooling2D',
+        'Permute',
+        'ZeroPadding2D',
+        'Permute',
+      ]);
+      expect(loaded.outputs[0]?.shape).toEqual(model.outputs[0]?.shape);
+      const x = tf.randomUniform([2, 5, 5, channels], -1, 1, 'float32', 4);
+      expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(
+        Array.from((model.predict(x) as tf.Tensor).dataSync()),
+      );
+    },
+  );
 
   it('writes fused batch norm + ReLU layers as the stock pair, with the same outputs', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'io-'));

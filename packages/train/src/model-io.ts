@@ -24,6 +24,13 @@ export interface SaveModelOptions {
    * stands for (`x_bn` → `x_bn`, `x_relu`): same weights, stock layer classes only.
    */
   unfuseBatchNormRelu?: boolean;
+  /**
+   * Write each option-A shortcut (`ResNetSubsampleZeroPad`, keyed by layer name, valued by its input
+   * channels) as stock layers — a 1×1 average pool with the stride, then Permute, ZeroPadding2D on
+   * the channel axis and Permute back — so that plain `tf.loadLayersModel` (and Keras) load the
+   * model without this project's layer registered. The last layer keeps the name; same outputs.
+   */
+  stockShortcuts?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -40,6 +47,7 @@ export function fileSystem(dir: string, options: SaveModelOptions = {}): tf.io.I
       const topology = structuredClone(artifacts.modelTopology) as Record<string, unknown>;
       if (options.outputActivation) setOutputActivation(topology, options.outputActivation);
       if (options.unfuseBatchNormRelu) splitBatchNormRelu(topology);
+      if (options.stockShortcuts) stockSubsampleZeroPad(topology, options.stockShortcuts);
       const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
       const json: ModelJson = {
         modelTopology: topology,
@@ -160,6 +168,59 @@ function splitBatchNormRelu(topology: Record<string, unknown>): void {
     }
   }
   config.output_layers = config.output_layers?.map(([name, ...rest]) => [renamed.get(name) ?? name, ...rest]);
+  config.layers = layers;
+}
+
+/** Rewrites option-A shortcut layers of a saved functional topology into stock layers (see {@link SaveModelOptions}). */
+function stockSubsampleZeroPad(
+  topology: Record<string, unknown>,
+  inputChannels: ReadonlyMap<string, number>,
+): void {
+  const config = ((topology.model_config ?? topology) as { config?: { layers?: SavedLayer[] } }).config;
+  if (!config?.layers) return;
+  const layers: SavedLayer[] = [];
+  for (const layer of config.layers) {
+    if (layer.class_name !== 'ResNetSubsampleZeroPad') {
+      layers.push(layer);
+      continue;
+    }
+    const name = String(layer.config.name);
+    const channels = inputChannels.get(name);
+    const strides = Number(layer.config.strides);
+    const filters = Number(layer.config.filters);
+    if (channels === undefined || (layer.inbound_nodes?.length ?? 0) !== 1) {
+      throw new Error(`${name}: cannot write this option-A shortcut as stock layers`);
+    }
+    const extra = filters - channels;
+    const before = Math.floor(extra / 2);
+    let source = layer.inbound_nodes?.[0] as InboundNode;
+    const add = (className: string, suffix: string, layerConfig: Record<string, unknown>) => {
+      const layerName = suffix ? `${name}_${suffix}` : name;
+      layers.push({
+        class_name: className,
+        name: layerName,
+        config: { name: layerName, trainable: false, dtype: 'float32', ...layerConfig },
+        inbound_nodes: [source],
+      });
+      source = [[layerName, 0, 0, {}]];
+    };
+    // 1×1 pooling with stride s keeps x[:, ::s, ::s, :], as the custom layer does.
+    add('AveragePooling2D', 'subsample', {
+      pool_size: [1, 1],
+      strides: [strides, strides],
+      padding: 'valid',
+      data_format: 'channels_last',
+    });
+    add('Permute', 'channels_first', { dims: [3, 1, 2] });
+    add('ZeroPadding2D', 'pad', {
+      padding: [
+        [before, extra - before],
+        [0, 0],
+      ],
+      data_format: 'channels_last',
+    });
+    add('Permute', '', { dims: [2, 3, 1] });
+  }
   config.layers = layers;
 }
 

@@ -266,6 +266,45 @@ describe('train', () => {
     }
   });
 
+  it('saves only stock layers: plain tfjs-layers, without resnet-core registered, loads and agrees', async () => {
+    const dir = runFiles(run).model;
+    const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    const classes = new Set<string>(
+      json.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name),
+    );
+    expect([...classes].filter((c) => c.startsWith('ResNet'))).toEqual([]);
+    expect(classes).toContain('ZeroPadding2D'); // resnet8 has option-A shortcuts
+
+    // Fresh module instances: tfjs-layers' class registry knows only its own layers.
+    let plain: { tf: typeof tf; tfl: typeof tfl } | undefined;
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {}); // "platform already set"
+    jest.isolateModules(() => {
+      plain = { tf: require('@tensorflow/tfjs-core'), tfl: require('@tensorflow/tfjs-layers') };
+    });
+    warn.mockRestore();
+    const { tf: tf2, tfl: tfl2 } = plain!;
+    const bytes = readFileSync(path.join(dir, 'weights.bin'));
+    const model = await tfl2.loadLayersModel(
+      tf2.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest[0].weights,
+        weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      }),
+    );
+    const input = Float32Array.from({ length: 2 * 16 * 16 * 3 }, (_, i) => Math.sin(i));
+    const x2 = tf2.tensor4d(input, [2, 16, 16, 3]);
+    const a = (model.predict(x2) as tf.Tensor).dataSync();
+    const bundle = await loadModel(run);
+    const x = tf.tensor4d(input, [2, 16, 16, 3]);
+    const b = (bundle.model.predict(x) as tf.Tensor).dataSync();
+    expect(a.length).toBe(b.length);
+    for (const [i, v] of a.entries()) expect(v).toBeCloseTo(b[i]!, 5);
+    tf2.dispose([x2]);
+    model.dispose();
+    x.dispose();
+    bundle.model.dispose();
+  });
+
   it('trains with MixUp and CutMix', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'run-'));
     const result = await train(
