@@ -184,6 +184,26 @@ describe('train', () => {
     expect(lines.filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual([1, 2, 3]);
   });
 
+  it('a stop asked for during validation ends on the epoch checkpoint, without another step', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'run-'));
+    let steps = 0;
+    let epochs = 0;
+    const first = await train(config(`${dir}-cache`), {
+      outDir: dir,
+      onEvent: (e) => {
+        if (e.type === 'step') steps++;
+        if (e.type === 'epoch') epochs++;
+      },
+      shouldStop: () => epochs >= 1, // true from the end of epoch 1's validation on
+    });
+    expect(first.interrupted).toBe(true);
+    expect(steps).toBe(5);
+    const state = JSON.parse(readFileSync(path.join(runFiles(dir).checkpoint, 'state.json'), 'utf8'));
+    expect([state.epoch, state.batch, state.step]).toEqual([1, 0, 5]);
+    await train(undefined, { outDir: dir, resume: true });
+    expect(await weightsOf(dir)).toEqual(await weightsOf(run));
+  });
+
   it('stopped before its first step, a new run saves nothing and starts afresh next time', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'run-'));
     const stopped = await train(config(`${dir}-cache`), { outDir: dir, shouldStop: () => true });

@@ -508,6 +508,8 @@ export async function train(
       state.partial = undefined;
       await saveCheckpoint(files.checkpoint, model, optimizer, state);
       emit({ type: 'checkpoint', dir: files.checkpoint, epoch: state.epoch, batch: 0, step: state.step });
+      // A stop asked for during validation ends here, on the epoch's checkpoint, not a step later.
+      if (options.shouldStop?.() && state.epoch < config.epochs && !earlyStopped) interrupted = true;
     }
     let reportFile: string | undefined;
     if (!interrupted) {
