@@ -93,3 +93,15 @@ export async function useBackend(choice: BackendChoice): Promise<{ backend: stri
   }
   throw new BackendError(`no backend could be loaded: ${skipped.join('; ')}`);
 }
+
+/**
+ * On the `onednn` backend, fixes how convolutions pick their memory layouts (`TrainConfig.convLayout`:
+ * `plain` and `blocked` compute the same bits in every process); on other backends, nothing.
+ */
+export async function applyConvLayout(layout: 'plain' | 'blocked' | 'timed'): Promise<void> {
+  if (tf.getBackend() !== 'onednn') return;
+  const onednn = (await loadOptional('@resnet-ts/tfjs-backend-onednn')) as {
+    setConvLayout?: (layout: string) => void;
+  };
+  onednn.setConvLayout?.(layout);
+}

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchAssembler, batchSource } from './assemble';
+import { applyConvLayout } from './backend';
 import { ConfigError, parseTrainConfig } from './config';
 import { firstPerClass, type ImageDataset } from './data/dataset';
 import { openDataset } from './data/open';
@@ -52,6 +53,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     );
     const files = runFiles(isRun ? options.model : path.dirname(path.resolve(options.model)));
     const runConfig = await readJson<unknown>(files.config).then(parseTrainConfig, () => undefined);
+    await applyConvLayout(runConfig?.convLayout ?? 'plain'); // the bits of training's validation
     const data = options.data ?? runConfig?.data;
     if (!data)
       throw new ConfigError(`data: ${options.model} is not a run directory, so say which data to evaluate`);
@@ -183,6 +185,10 @@ export async function predictImages(
     throw new ConfigError(`batchSize: expected a positive integer, got ${batchSize}`);
   const bundle = typeof model === 'string' ? await loadModel(model) : model;
   try {
+    const saved = await readJson<{ convLayout?: 'plain' | 'blocked' | 'timed' }>(
+      path.join(bundle.dir, 'config.json'),
+    ).catch(() => undefined);
+    await applyConvLayout(saved?.convLayout ?? 'plain');
     const [height, width] = bundle.preprocessing.inputSize;
     // Small-image models were trained on images of exactly their input size (no resize step):
     // bring any image to that size (a no-op for images already that size).

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { countParams } from '@resnet-ts/resnet-core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { batchSource, type Preprocessing } from './assemble';
-import { type BackendChoice, loadOptional, useBackend } from './backend';
+import { applyConvLayout, type BackendChoice, loadOptional, useBackend } from './backend';
 import {
   type EpochRecord,
   hasCheckpoint,
@@ -212,14 +212,13 @@ export async function train(
   const emit = options.onEvent ?? (() => undefined);
 
   const { backend, skipped } = await useBackend(config.backend as BackendChoice);
-  if (backend === 'onednn') {
+  if (config.threads && backend === 'onednn') {
     const onednn = (await loadOptional('@resnet-ts/tfjs-backend-onednn')) as {
       setThreads: (n: number) => void;
-      setConvLayout: (layout: string) => void;
     };
-    if (config.threads) onednn.setThreads(config.threads);
-    onednn.setConvLayout(config.convLayout);
+    onednn.setThreads(config.threads);
   }
+  await applyConvLayout(config.convLayout);
 
   const savedPreprocessing = resuming ? await readJson<Preprocessing>(files.preprocessing) : undefined;
   const reopen = savedPreprocessing
