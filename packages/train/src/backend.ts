@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import type { ConvLayout } from './config';
 
 export type BackendChoice = 'auto' | 'onednn' | 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu';
 
@@ -98,7 +99,7 @@ export async function useBackend(choice: BackendChoice): Promise<{ backend: stri
  * On the `onednn` backend, fixes how convolutions pick their memory layouts (`TrainConfig.convLayout`:
  * `plain` and `blocked` compute the same bits in every process); on other backends, nothing.
  */
-export async function applyConvLayout(layout: 'plain' | 'blocked' | 'timed'): Promise<void> {
+export async function applyConvLayout(layout: ConvLayout): Promise<void> {
   if (tf.getBackend() !== 'onednn') return;
   const onednn = (await loadOptional('@resnet-ts/tfjs-backend-onednn')) as {
     setConvLayout?: (layout: string) => void;

@@ -31,6 +31,7 @@ const scheduleSchema = z.union([
 
 export const AUGMENT_PRESETS = ['standard', 'flip', 'none'] as const;
 export const CONV_LAYOUTS = ['plain', 'blocked', 'timed'] as const;
+export type ConvLayout = (typeof CONV_LAYOUTS)[number];
 export const NORMALIZATIONS = ['per-pixel-mean', 'imagenet', 'caffe', 'tf', 'none'] as const;
 export const BACKENDS = ['auto', 'onednn', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
 

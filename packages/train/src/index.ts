@@ -20,6 +20,7 @@ export {
   BACKENDS,
   CONV_LAYOUTS,
   ConfigError,
+  type ConvLayout,
   NORMALIZATIONS,
   parseTrainConfig,
   type TrainConfig,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchAssembler, batchSource } from './assemble';
 import { applyConvLayout } from './backend';
-import { ConfigError, parseTrainConfig } from './config';
+import { ConfigError, type ConvLayout, parseTrainConfig } from './config';
 import { firstPerClass, type ImageDataset } from './data/dataset';
 import { openDataset } from './data/open';
 import { evaluate, inferScores, type TestTimeAugmentation } from './evaluate';
@@ -185,9 +185,9 @@ export async function predictImages(
     throw new ConfigError(`batchSize: expected a positive integer, got ${batchSize}`);
   const bundle = typeof model === 'string' ? await loadModel(model) : model;
   try {
-    const saved = await readJson<{ convLayout?: 'plain' | 'blocked' | 'timed' }>(
-      path.join(bundle.dir, 'config.json'),
-    ).catch(() => undefined);
+    const saved = await readJson<{ convLayout?: ConvLayout }>(path.join(bundle.dir, 'config.json')).catch(
+      () => undefined,
+    );
     await applyConvLayout(saved?.convLayout ?? 'plain');
     const [height, width] = bundle.preprocessing.inputSize;
     // Small-image models were trained on images of exactly their input size (no resize step):
