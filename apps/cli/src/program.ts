@@ -1,4 +1,4 @@
-import { AUGMENT_PRESETS, BACKENDS } from '@resnet-ts/train';
+import { AUGMENT_PRESETS, BACKENDS, CONV_LAYOUTS } from '@resnet-ts/train';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runAugment } from './commands/augment';
 import { runEval } from './commands/eval';
@@ -105,7 +105,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
       new Option(
         '--conv-layout <layout>',
         'oneDNN convolution layouts: plain or blocked give the same bits in every process (default plain); timed picks the faster per shape',
-      ).choices(['plain', 'blocked', 'timed']),
+      ).choices(CONV_LAYOUTS),
     )
     .option(
       '--early-stopping <epochs>',
