@@ -1,9 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendChoice, useBackend } from './backend';
 
-// The optional TensorFlow bindings as on a machine without them (whatever this one has), and a
-// plugin that loads but reports it cannot run here.
+// The optional CUDA backend and TensorFlow bindings as on a machine without them (whatever this one
+// has), and a plugin that loads but reports it cannot run here. (backend-cuda.test.ts: one that loads.)
 // (jest.mock is hoisted above the imports: each factory must stand alone.)
+jest.mock(
+  '@resnet-ts/tfjs-backend-cuda',
+  () => {
+    throw new Error("Cannot find module '@resnet-ts/tfjs-backend-cuda'");
+  },
+  { virtual: true },
+);
 jest.mock(
   '@tensorflow/tfjs-node',
   () => {
@@ -30,7 +37,13 @@ describe('useBackend', () => {
 
   it('names the choices when given an unknown backend', async () => {
     await expect(useBackend('tpu' as BackendChoice)).rejects.toThrow(
-      /^backend tpu: unknown; expected one of auto, cpu, tensorflow-gpu, tensorflow, onednn, wasm$/,
+      /^backend tpu: unknown; expected one of auto, cpu, cuda, tensorflow-gpu, tensorflow, onednn, wasm$/,
+    );
+  });
+
+  it('a CUDA backend that is not installed: the error says how to build it and what it needs', async () => {
+    await expect(useBackend('cuda')).rejects.toThrow(
+      "backend cuda: @resnet-ts/tfjs-backend-cuda is not installed; building it needs the CUDA toolkit's nvcc (CUDA_HOME or /usr/local/cuda), then npm rebuild @resnet-ts/tfjs-backend-cuda; running it needs an NVIDIA driver and GPU",
     );
   });
 
@@ -47,7 +60,10 @@ describe('useBackend', () => {
   it('auto skips what does not load, says why, and takes the fastest that does', async () => {
     const { backend, skipped } = await useBackend('auto');
     expect(['onednn', 'cpu']).toContain(backend);
-    expect(skipped.slice(0, 1)).toEqual([
+    expect(skipped.slice(0, 2)).toEqual([
+      expect.stringMatching(
+        /^backend cuda: @resnet-ts\/tfjs-backend-cuda is not installed; building it needs/,
+      ),
       expect.stringMatching(/^backend tensorflow-gpu: .* is not installed/),
     ]);
     if (backend === 'cpu') expect(skipped).toContainEqual(expect.stringMatching(/^backend tensorflow: /));

@@ -1,14 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import type { ConvLayout } from './config';
+import { type BACKENDS, ConfigError, type ConvLayout, type Precision } from './config';
 
-export type BackendChoice = 'auto' | 'onednn' | 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu';
+export type BackendChoice = (typeof BACKENDS)[number];
+
+const CUDA_MODULE = '@resnet-ts/tfjs-backend-cuda';
 
 /** Optional packages behind each backend, and how to get them. */
 const PLUGINS: Record<
   Exclude<BackendChoice, 'auto' | 'cpu'>,
   { module: string; backend: string; install: string }
 > = {
+  cuda: {
+    module: CUDA_MODULE,
+    backend: 'cuda',
+    install:
+      "building it needs the CUDA toolkit's nvcc (CUDA_HOME or /usr/local/cuda), then npm rebuild @resnet-ts/tfjs-backend-cuda; running it needs an NVIDIA driver and GPU",
+  },
   'tensorflow-gpu': {
     module: '@tensorflow/tfjs-node-gpu',
     backend: 'tensorflow',
@@ -32,7 +40,13 @@ const PLUGINS: Record<
 };
 
 /** Fastest first; `wasm` is left out of `auto` because it cannot train. */
-const AUTO_ORDER: Exclude<BackendChoice, 'auto'>[] = ['tensorflow-gpu', 'onednn', 'tensorflow', 'cpu'];
+const AUTO_ORDER: Exclude<BackendChoice, 'auto'>[] = [
+  'cuda',
+  'tensorflow-gpu',
+  'onednn',
+  'tensorflow',
+  'cpu',
+];
 
 /**
  * Loads an optional package by name at run time. CommonJS builds (and jest) use `require`, since
@@ -105,4 +119,28 @@ export async function applyConvLayout(layout: ConvLayout): Promise<void> {
     setConvLayout?: (layout: string) => void;
   };
   onednn.setConvLayout?.(layout);
+}
+
+/**
+ * Sets the arithmetic of matrix products and convolutions (`TrainConfig.precision`), on the backend
+ * now active. The `cuda` backend computes in `fp32` (exact), `tf32` or `bf16`; every other backend in
+ * fp32 only, so there `tf32` and `bf16` are an error — unless `fallback` (a precision recorded by a
+ * run rather than asked for now, as eval and predict read it), which then leaves fp32.
+ */
+export async function applyPrecision(
+  precision: Precision,
+  options: { fallback?: boolean } = {},
+): Promise<void> {
+  const backend = tf.getBackend();
+  if (backend === 'cuda') {
+    const cuda = (await loadOptional(CUDA_MODULE)) as { setPrecision?: (precision: Precision) => void };
+    if (typeof cuda.setPrecision !== 'function')
+      throw new BackendError(`backend cuda: ${CUDA_MODULE} has no setPrecision; update it`);
+    cuda.setPrecision(precision);
+    return;
+  }
+  if (precision === 'fp32' || options.fallback) return;
+  throw new ConfigError(
+    `precision: ${precision} needs --backend cuda (backend ${backend} computes in fp32 only; choose --precision fp32 there)`,
+  );
 }

@@ -9,6 +9,17 @@ describe('parseTrainConfig', () => {
     expect(parseTrainConfig({ ...minimal, convLayout: 'timed' }).convLayout).toBe('timed');
   });
 
+  it('precision: fp32 unless asked; a bad one names the field and the choices', () => {
+    expect(parseTrainConfig(minimal).precision).toBe('fp32');
+    expect(parseTrainConfig({ ...minimal, backend: 'cuda', precision: 'bf16' })).toMatchObject({
+      backend: 'cuda',
+      precision: 'bf16',
+    });
+    expect(() => parseTrainConfig({ ...minimal, precision: 'fp16' })).toThrow(
+      /^precision: .*"fp32"\|"tf32"\|"bf16"/,
+    );
+  });
+
   it('names every bad field, and unknown ones', () => {
     expect(() => parseTrainConfig({ ...minimal, convLayout: 'nchw', batchSize: 0, epoch: 3 })).toThrow(
       ConfigError,

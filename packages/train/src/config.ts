@@ -33,7 +33,13 @@ export const AUGMENT_PRESETS = ['standard', 'flip', 'none'] as const;
 export const CONV_LAYOUTS = ['plain', 'blocked', 'timed'] as const;
 export type ConvLayout = (typeof CONV_LAYOUTS)[number];
 export const NORMALIZATIONS = ['per-pixel-mean', 'imagenet', 'caffe', 'tf', 'none'] as const;
-export const BACKENDS = ['auto', 'onednn', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'cuda', 'onednn', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
+/**
+ * Arithmetic of the `cuda` backend's matrix products and convolutions: `fp32` (exact, as on the CPU),
+ * `tf32` (fp32 storage, 10-bit-mantissa products on tensor cores) or `bf16`. Other backends: fp32 only.
+ */
+export const PRECISIONS = ['fp32', 'tf32', 'bf16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 /** Everything a training run is made of; `parseTrainConfig` fills defaults and names bad fields. */
 export const trainConfigSchema = z
@@ -88,6 +94,11 @@ export const trainConfigSchema = z
      * faster per shape, which a busy machine can make pick differently from one process to the next.
      */
     convLayout: z.enum(CONV_LAYOUTS).default('plain'),
+    /**
+     * `cuda` matrix products and convolutions: `fp32` (the default: exact, the same numbers as the CPU
+     * backends), or the faster `tf32` / `bf16`. Only `fp32` exists on the other backends.
+     */
+    precision: z.enum(PRECISIONS).default('fp32'),
     /** Log a JSONL/TensorBoard line every this many steps. */
     logEvery: positiveInt.default(50),
     /** Stop after this many epochs without a better validation top-1. */

@@ -6,7 +6,7 @@ export {
   type BatchTask,
   type Preprocessing,
 } from './assemble';
-export { type BackendChoice, BackendError, useBackend } from './backend';
+export { applyPrecision, type BackendChoice, BackendError, useBackend } from './backend';
 export {
   describeMachine,
   measureThroughput,
@@ -22,6 +22,8 @@ export {
   ConfigError,
   type ConvLayout,
   NORMALIZATIONS,
+  PRECISIONS,
+  type Precision,
   parseTrainConfig,
   type TrainConfig,
   type TrainConfigInput,

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchAssembler, batchSource } from './assemble';
-import { applyConvLayout } from './backend';
-import { ConfigError, type ConvLayout, parseTrainConfig } from './config';
+import { applyConvLayout, applyPrecision } from './backend';
+import { ConfigError, type ConvLayout, type Precision, parseTrainConfig } from './config';
 import { firstPerClass, type ImageDataset } from './data/dataset';
 import { openDataset } from './data/open';
 import { evaluate, inferScores, type TestTimeAugmentation } from './evaluate';
@@ -26,6 +26,8 @@ export interface EvaluateModelOptions {
   cacheDir?: string;
   /** `flip`: average each image's probabilities with its mirror image's. Default `none`. */
   tta?: TestTimeAugmentation;
+  /** Arithmetic of the `cuda` backend; default: the run's on cuda (its validation's numbers), fp32 elsewhere. */
+  precision?: Precision;
 }
 
 export interface ModelEvaluation {
@@ -54,6 +56,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     const files = runFiles(isRun ? options.model : path.dirname(path.resolve(options.model)));
     const runConfig = await readJson<unknown>(files.config).then(parseTrainConfig, () => undefined);
     await applyConvLayout(runConfig?.convLayout ?? 'plain'); // the bits of training's validation
+    await applyRunPrecision(options.precision, runConfig?.precision);
     const data = options.data ?? runConfig?.data;
     if (!data)
       throw new ConfigError(`data: ${options.model} is not a run directory, so say which data to evaluate`);
@@ -168,8 +171,21 @@ export interface Prediction {
 }
 
 /**
+ * The precision asked for, which must suit the backend; otherwise the run's own (on `cuda`, the
+ * numbers of its validation), which on a backend without it leaves fp32.
+ */
+async function applyRunPrecision(
+  asked: Precision | undefined,
+  recorded: Precision | undefined,
+): Promise<void> {
+  if (asked !== undefined) await applyPrecision(asked);
+  else await applyPrecision(recorded ?? 'fp32', { fallback: true });
+}
+
+/**
  * Classifies image files with a saved model (its evaluation preprocessing); the `top` classes each.
  * Images are decoded and scored `batchSize` at a time, so memory does not grow with their number.
+ * `precision` as in `EvaluateModelOptions`.
  */
 export async function predictImages(
   model: string | ModelBundle,
@@ -177,6 +193,7 @@ export async function predictImages(
   top = 5,
   tta: TestTimeAugmentation = 'none',
   batchSize = 32,
+  precision?: Precision,
 ): Promise<Prediction[]> {
   if (images.length === 0) throw new ConfigError('images: expected at least one image file');
   if (!Number.isInteger(top) || top < 1)
@@ -185,10 +202,11 @@ export async function predictImages(
     throw new ConfigError(`batchSize: expected a positive integer, got ${batchSize}`);
   const bundle = typeof model === 'string' ? await loadModel(model) : model;
   try {
-    const saved = await readJson<{ convLayout?: ConvLayout }>(path.join(bundle.dir, 'config.json')).catch(
-      () => undefined,
-    );
+    const saved = await readJson<{ convLayout?: ConvLayout; precision?: Precision }>(
+      path.join(bundle.dir, 'config.json'),
+    ).catch(() => undefined);
     await applyConvLayout(saved?.convLayout ?? 'plain');
+    await applyRunPrecision(precision, saved?.precision);
     const [height, width] = bundle.preprocessing.inputSize;
     // Small-image models were trained on images of exactly their input size (no resize step):
     // bring any image to that size (a no-op for images already that size).

@@ -341,6 +341,35 @@ describe('train', () => {
     );
   });
 
+  it('precision tf32 or bf16 off the cuda backend: refused before any data is read, on resume too', async () => {
+    const fresh = await mkdtemp(path.join(os.tmpdir(), 'run-'));
+    await expect(
+      train({ ...config('/tmp/x'), data: '/nonexistent/data', precision: 'tf32' }, { outDir: fresh }),
+    ).rejects.toThrow(`precision: tf32 needs --backend cuda (backend ${backend} computes in fp32 only`);
+    // A runtime field: a resume may change it (and here is refused for the backend, not the run).
+    await expect(train({ precision: 'bf16' }, { outDir: run, resume: true })).rejects.toThrow(
+      /^precision: bf16 needs --backend cuda/,
+    );
+  });
+
+  it('eval and predict: a precision asked for must suit the backend; one only recorded by the run leaves fp32', async () => {
+    await expect(evaluateModel({ model: run, precision: 'tf32' })).rejects.toThrow(
+      /^precision: tf32 needs --backend cuda/,
+    );
+    const image = path.join(data, 'class-b', '000.png');
+    await expect(predictImages(run, [image], 3, 'none', 32, 'bf16')).rejects.toThrow(
+      /^precision: bf16 needs --backend cuda/,
+    );
+    const copy = await mkdtemp(path.join(os.tmpdir(), 'run-tf32-'));
+    await cp(run, copy, { recursive: true });
+    for (const file of [runFiles(copy).config, path.join(runFiles(copy).model, 'config.json')]) {
+      const saved = JSON.parse(await readFile(file, 'utf8'));
+      await writeFile(file, JSON.stringify({ ...saved, precision: 'tf32' }));
+    }
+    expect((await evaluateModel({ model: copy })).top1).toBe(history.at(-1)!.val!.top1);
+    expect((await predictImages(copy, [image], 3))[0]!.top[0]!.label).toBe('class-b');
+  });
+
   it('resumes from data that moved, saving the new place and epochs; other data is refused', async () => {
     const moved = await mkdtemp(path.join(os.tmpdir(), 'moved-data-'));
     await cp(data, moved, { recursive: true });

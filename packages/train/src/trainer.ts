@@ -3,7 +3,7 @@ import path from 'node:path';
 import { countParams } from '@resnet-ts/resnet-core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { batchSource, type Preprocessing } from './assemble';
-import { applyConvLayout, type BackendChoice, loadOptional, useBackend } from './backend';
+import { applyConvLayout, applyPrecision, type BackendChoice, loadOptional, useBackend } from './backend';
 import {
   type EpochRecord,
   hasCheckpoint,
@@ -44,6 +44,7 @@ export const RUNTIME_FIELDS = [
   'backend',
   'threads',
   'convLayout',
+  'precision',
   'logEvery',
   'cacheDir',
   'earlyStopping',
@@ -219,6 +220,7 @@ export async function train(
     onednn.setThreads(config.threads);
   }
   await applyConvLayout(config.convLayout);
+  await applyPrecision(config.precision);
 
   const savedPreprocessing = resuming ? await readJson<Preprocessing>(files.preprocessing) : undefined;
   const reopen = savedPreprocessing
