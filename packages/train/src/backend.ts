@@ -123,9 +123,10 @@ export async function applyConvLayout(layout: ConvLayout): Promise<void> {
 
 /**
  * Sets the arithmetic of matrix products and convolutions (`TrainConfig.precision`), on the backend
- * now active. The `cuda` backend computes in `fp32` (exact), `tf32` or `bf16`; every other backend in
- * fp32 only, so there `tf32` and `bf16` are an error — unless `fallback` (a precision recorded by a
- * run rather than asked for now, as eval and predict read it), which then leaves fp32.
+ * now active. The `cuda` backend computes in `fp32` (full single precision), `tf32` or `bf16`; every
+ * other backend in fp32 only, so there `tf32` and `bf16` are an error — unless `fallback` (a
+ * precision recorded by a run rather than asked for now, as eval and predict read it), which then
+ * leaves fp32.
  */
 export async function applyPrecision(
   precision: Precision,

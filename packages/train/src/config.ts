@@ -35,7 +35,7 @@ export type ConvLayout = (typeof CONV_LAYOUTS)[number];
 export const NORMALIZATIONS = ['per-pixel-mean', 'imagenet', 'caffe', 'tf', 'none'] as const;
 export const BACKENDS = ['auto', 'cuda', 'onednn', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
 /**
- * Arithmetic of the `cuda` backend's matrix products and convolutions: `fp32` (exact, as on the CPU),
+ * Arithmetic of the `cuda` backend's matrix products and convolutions: `fp32` (as on the CPU),
  * `tf32` (fp32 storage, 10-bit-mantissa products on tensor cores) or `bf16`. Other backends: fp32 only.
  */
 export const PRECISIONS = ['fp32', 'tf32', 'bf16'] as const;
@@ -95,8 +95,8 @@ export const trainConfigSchema = z
      */
     convLayout: z.enum(CONV_LAYOUTS).default('plain'),
     /**
-     * `cuda` matrix products and convolutions: `fp32` (the default: exact, the same numbers as the CPU
-     * backends), or the faster `tf32` / `bf16`. Only `fp32` exists on the other backends.
+     * `cuda` matrix products and convolutions: `fp32` (the default: full single precision, as on the
+     * CPU backends), or the faster `tf32` / `bf16`. Only `fp32` exists on the other backends.
      */
     precision: z.enum(PRECISIONS).default('fp32'),
     /** Log a JSONL/TensorBoard line every this many steps. */
