@@ -289,8 +289,41 @@ describe('bad input fails with one clear line and a non-zero exit', () => {
     [
       'unknown backend',
       () => ['eval', '--model', runDir, '--backend', 'tpu'],
-      /option '--backend <name>' argument 'tpu' is invalid. Allowed choices are auto, onednn/,
+      /option '--backend <name>' argument 'tpu' is invalid. Allowed choices are auto, cuda, onednn/,
       2,
+    ],
+    [
+      'unknown precision',
+      () => freshTrain('--precision', 'fp16'),
+      /option '--precision <p>' argument 'fp16' is invalid. Allowed choices are fp32, tf32, bf16/,
+      2,
+    ],
+    [
+      'tf32 training off the cuda backend',
+      () => freshTrain('--backend', 'cpu', '--precision', 'tf32'),
+      /^resnet: precision: tf32 needs --backend cuda \(backend cpu computes in fp32 only; choose --precision fp32 there\)\n$/,
+      1,
+    ],
+    [
+      'bf16 eval off the cuda backend',
+      () => ['eval', '--model', runDir, '--backend', 'cpu', '--precision', 'bf16'],
+      /^resnet: precision: bf16 needs --backend cuda/,
+      1,
+    ],
+    [
+      'tf32 predict off the cuda backend',
+      () => [
+        'predict',
+        '--model',
+        runDir,
+        '--backend',
+        'cpu',
+        '--precision',
+        'tf32',
+        path.join(data, 'red', '0.png'),
+      ],
+      /^resnet: precision: tf32 needs --backend cuda/,
+      1,
     ],
     [
       'missing model dir',

@@ -1,4 +1,4 @@
-import { AUGMENT_PRESETS, BACKENDS, CONV_LAYOUTS } from '@resnet-ts/train';
+import { AUGMENT_PRESETS, BACKENDS, CONV_LAYOUTS, PRECISIONS } from '@resnet-ts/train';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runAugment } from './commands/augment';
 import { runEval } from './commands/eval';
@@ -17,6 +17,13 @@ const backendOption = (defaultValue?: string) => {
   ).choices(BACKENDS);
   return defaultValue === undefined ? option : option.default(defaultValue);
 };
+
+/** The cuda backend's arithmetic; left out, train keeps the run's config (fp32, or what it resumed with). */
+const precisionOption = (defaultText: string) =>
+  new Option(
+    '--precision <p>',
+    `cuda matrix products and convolutions: fp32 (full single precision), tf32 or bf16 (faster); other backends: fp32 only (default ${defaultText})`,
+  ).choices(PRECISIONS);
 
 /** A preset name, or a JSON pipeline inline or from @file; parsed here so a bad one is a flag error. */
 function augmentSpec(value: string): unknown {
@@ -107,6 +114,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
         'oneDNN convolution layouts: plain or blocked give the same bits in every process (default plain); timed picks the faster per shape',
       ).choices(CONV_LAYOUTS),
     )
+    .addOption(precisionOption('fp32; a resumed run keeps its own'))
     .option(
       '--early-stopping <epochs>',
       'stop after this many epochs without a better validation top-1',
@@ -132,6 +140,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--batch-size <n>', 'images per batch (default 128)', positiveInteger)
     .addOption(ttaOption())
     .addOption(backendOption('auto'))
+    .addOption(precisionOption("the run's on cuda, fp32 elsewhere"))
     .option('--json', 'print JSON')
     .action(async (options) => setExitCode(await runEval(options, io)));
 
@@ -144,6 +153,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--batch-size <n>', 'images decoded and scored at once (default 32)', positiveInteger)
     .addOption(ttaOption())
     .addOption(backendOption('auto'))
+    .addOption(precisionOption("the run's on cuda, fp32 elsewhere"))
     .option('--json', 'print JSON')
     .action(async (images: string[], options) => setExitCode(await runPredict(images, options, io)));
 

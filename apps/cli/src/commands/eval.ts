@@ -1,4 +1,10 @@
-import { type EvalSplit, evaluateModel, type TestTimeAugmentation, useBackend } from '@resnet-ts/train';
+import {
+  type EvalSplit,
+  evaluateModel,
+  type Precision,
+  type TestTimeAugmentation,
+  useBackend,
+} from '@resnet-ts/train';
 import type { Io } from '../io';
 
 export interface EvalFlags {
@@ -8,6 +14,7 @@ export interface EvalFlags {
   batchSize?: number;
   tta?: TestTimeAugmentation;
   backend: string;
+  precision?: Precision;
   json?: boolean;
 }
 
@@ -21,6 +28,7 @@ export async function runEval(flags: EvalFlags, io: Io): Promise<number> {
     split: flags.split,
     batchSize: flags.batchSize,
     tta: flags.tta,
+    precision: flags.precision,
   });
   if (flags.json) {
     io.stdout(`${JSON.stringify({ ...result, backend }, null, 2)}\n`);

@@ -1,4 +1,4 @@
-import { predictImages, type TestTimeAugmentation, useBackend } from '@resnet-ts/train';
+import { type Precision, predictImages, type TestTimeAugmentation, useBackend } from '@resnet-ts/train';
 import type { Io } from '../io';
 
 export async function runPredict(
@@ -9,12 +9,20 @@ export async function runPredict(
     tta?: TestTimeAugmentation;
     batchSize?: number;
     backend: string;
+    precision?: Precision;
     json?: boolean;
   },
   io: Io,
 ): Promise<number> {
   const { backend } = await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
-  const predictions = await predictImages(flags.model, images, flags.top, flags.tta, flags.batchSize);
+  const predictions = await predictImages(
+    flags.model,
+    images,
+    flags.top,
+    flags.tta,
+    flags.batchSize,
+    flags.precision,
+  );
   // On stderr, and only once it worked: stdout stays the predictions, an error stays one line.
   io.stderr(`backend ${backend}\n`);
   if (flags.json) {
