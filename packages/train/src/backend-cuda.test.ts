@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { applyPrecision, useBackend } from './backend';
+import { describeMachine } from './benchmark';
 import type { Precision } from './config';
 
 interface FakeCuda {
@@ -18,11 +19,22 @@ jest.mock(
       MathBackendCPU,
     }: typeof import('@tensorflow/tfjs-backend-cpu') = require('@tensorflow/tfjs-backend-cpu');
     core.registerBackend('cuda', () => new MathBackendCPU(), -1);
+    let current = 'fp32';
     return {
       BACKEND_NAME: 'cuda',
       unavailableReason: jest.fn(() => undefined),
       setPrecision: jest.fn((precision: string) => {
         if (!['fp32', 'tf32', 'bf16'].includes(precision)) throw new Error(`precision: ${precision}?`);
+        current = precision;
+      }),
+      getPrecision: () => current,
+      deviceInfo: () => ({
+        name: 'NVIDIA H200',
+        computeCapability: '9.0',
+        memoryBytes: 150_000_000_000,
+        multiprocessors: 132,
+        driverVersion: '580.0',
+        runtimeVersion: '13.0',
       }),
     };
   },
@@ -67,6 +79,20 @@ describe('the cuda backend', () => {
     await applyPrecision('bf16');
     await applyPrecision('fp32');
     expect(cuda.setPrecision.mock.calls).toEqual([['tf32'], ['bf16'], ['fp32']]);
+  });
+
+  it('a benchmark record names the GPU and the precision', async () => {
+    await useBackend('cuda');
+    await applyPrecision('tf32');
+    expect(await describeMachine()).toMatchObject({
+      backend: 'cuda',
+      gpu: 'NVIDIA H200',
+      compute_capability: '9.0',
+      gpu_memory_gib: 140,
+      cuda_driver: '580.0',
+      cuda_runtime: '13.0',
+      precision: 'tf32',
+    });
   });
 
   it('on another backend, precision fp32 only: tf32 or bf16 asked for is an error naming --backend cuda', async () => {

@@ -131,6 +131,40 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
 }
 
 /** What a benchmark ran on, stored beside its results. */
+/** The GPU under the `cuda` backend and the precision it computes in, for benchmark records. */
+async function describeGpu(): Promise<Record<string, string | number>> {
+  try {
+    const cuda = (await loadOptional('@resnet-ts/tfjs-backend-cuda')) as {
+      deviceInfo?: () =>
+        | {
+            name: string;
+            computeCapability: string;
+            memoryBytes: number;
+            driverVersion: string;
+            runtimeVersion: string;
+          }
+        | undefined;
+      getPrecision?: () => string;
+    };
+    const device = cuda.deviceInfo?.();
+    const precision = cuda.getPrecision?.();
+    return {
+      ...(device
+        ? {
+            gpu: device.name,
+            compute_capability: device.computeCapability,
+            gpu_memory_gib: Math.round(device.memoryBytes / 2 ** 30),
+            cuda_driver: device.driverVersion,
+            cuda_runtime: device.runtimeVersion,
+          }
+        : {}),
+      ...(precision ? { precision } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
 export async function describeMachine(): Promise<Record<string, string | number>> {
   const cpus = os.cpus();
   const backend = tf.getBackend();
@@ -143,6 +177,7 @@ export async function describeMachine(): Promise<Record<string, string | number>
     onednn = undefined;
   }
   return {
+    ...(backend === 'cuda' ? await describeGpu() : {}),
     cpu: cpus[0]?.model.trim() ?? 'unknown',
     cores: os.availableParallelism(),
     threads: await threadsOf(backend),
