@@ -5,7 +5,7 @@ import path from 'node:path';
 import { encodeImage } from '@resnet-ts/augment';
 import { linearFit, powerFit } from './fit';
 import { markdownTable } from './markdown';
-import { run } from './program';
+import { createProgram, run } from './program';
 
 async function capture(argv: string[]) {
   const out: string[] = [];
@@ -206,5 +206,46 @@ describe('resnet-bench', () => {
     expect(late.err).toMatch(/^resnet-bench: model: resnet21: depth: /);
     expect(late.out).toBe('');
     expect((await capture(['throughput', '--warmup', '-2'])).code).toBe(2);
+  });
+
+  it('--backend cuda is a choice; --precision is checked once, up front', async () => {
+    expect(
+      createProgram(
+        () => {},
+        () => {},
+      )
+        .commands.find((c) => c.name() === 'throughput')
+        ?.helpInformation(),
+    ).toMatch(/--backend <name>\s+auto\|cuda\|onednn\|tensorflow\|tensorflow-gpu\|cpu/);
+    // Where the cuda backend cannot run (or is not built), the one-line error is its own.
+    const cuda = await capture([
+      'throughput',
+      '--backend',
+      'cuda',
+      '--models',
+      'resnet8',
+      '--batch',
+      '2',
+      '--steps',
+      '1',
+      '--warmup',
+      '0',
+      '--out',
+      out,
+    ]);
+    if (cuda.code !== 0) {
+      expect(cuda.code).toBe(1);
+      expect(cuda.err).toMatch(/^resnet-bench: backend cuda: [^\n]+$/);
+    }
+    expect((await capture(['throughput', '--precision', 'fp16'])).code).toBe(2);
+    const tf32 = await capture(['throughput', '--backend', 'cpu', '--precision', 'tf32', '--out', out]);
+    expect(tf32.code).toBe(1);
+    expect(tf32.err).toMatch(
+      /^resnet-bench: precision: tf32 needs --backend cuda \(backend cpu computes in fp32 only/,
+    );
+    expect(tf32.out).toBe('');
+    const scaling = await capture(['scaling', '--backend', 'cpu', '--precision', 'bf16', '--out', out]);
+    expect(scaling.code).toBe(1);
+    expect(scaling.err).toMatch(/^resnet-bench: precision: bf16 needs --backend cuda/);
   });
 });

@@ -2,7 +2,7 @@ import { exec, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { ThroughputResult } from '@resnet-ts/train';
+import type { Precision, ThroughputResult } from '@resnet-ts/train';
 
 const execFileAsync = promisify(execFile);
 const execAsync = promisify(exec);
@@ -14,6 +14,7 @@ export interface MeasureRequest {
   steps: number;
   warmup: number;
   backend: string;
+  precision: Precision;
   threads?: number;
   /** Shortcut option of CIFAR ResNets (A, B or C). */
   shortcut?: string;
@@ -53,6 +54,8 @@ export async function measureIsolated(request: MeasureRequest): Promise<Throughp
     String(request.warmup),
     '--backend',
     request.backend,
+    '--precision',
+    request.precision,
   ];
   if (request.batch) args.push('--batch', String(request.batch));
   if (request.size) args.push('--size', String(request.size));

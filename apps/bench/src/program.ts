@@ -1,5 +1,12 @@
-import { measureThroughput, modelDefaults, useBackend } from '@resnet-ts/train';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import {
+  applyPrecision,
+  BACKENDS,
+  measureThroughput,
+  modelDefaults,
+  PRECISIONS,
+  useBackend,
+} from '@resnet-ts/train';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runCompare } from './commands/compare';
 import { runScaling } from './commands/scaling';
 import { runThroughput } from './commands/throughput';
@@ -34,7 +41,12 @@ function number(value: string): number {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-const BACKEND = 'auto|onednn|tensorflow|tensorflow-gpu|cpu';
+/** The backends that train (wasm cannot); a bad name is train's error, which names them all. */
+const BACKEND = BACKENDS.filter((b) => b !== 'wasm').join('|');
+const precisionOption = () =>
+  new Option('--precision <p>', 'cuda matrix products and convolutions (other backends: fp32 only)')
+    .choices(PRECISIONS)
+    .default('fp32');
 
 export function createProgram(print: (line: string) => void, printError: (line: string) => void): Command {
   const program = new Command('resnet-bench')
@@ -50,6 +62,7 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--batch <n>', 'batch size (default: 128 CIFAR, 32 ImageNet)', positiveInteger)
     .option('--size <pixels>', 'image side (default: 32 CIFAR, 224 ImageNet, 227 AlexNet)', positiveInteger)
     .option('--backend <name>', BACKEND, 'auto')
+    .addOption(precisionOption())
     .option('--threads <n>', 'oneDNN threads', positiveInteger)
     .option('--shortcut <A|B|C>', "shortcut of the CIFAR ResNets (default A; Keras's peer builds B)")
     .option('--steps <n>', 'timed steps (median reported)', positiveInteger, 6)
@@ -86,6 +99,7 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--val-split <fraction>', 'stratified validation fraction', number, 0.2)
     .option('--seed <n>', 'seed', integer, 0)
     .option('--backend <name>', BACKEND, 'auto')
+    .addOption(precisionOption())
     .option('--workers <n>', 'batch worker threads', nonNegativeInteger, 1)
     .option('--out <dir>', 'results folder', 'bench-results')
     .action(async (flags) => {
@@ -102,6 +116,7 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--steps <n>', 'timed steps', positiveInteger, 4)
     .option('--warmup <n>', 'untimed steps', nonNegativeInteger, 1)
     .option('--backend <name>', BACKEND, 'auto')
+    .addOption(precisionOption())
     .option('--out <dir>', 'results folder', 'bench-results')
     .action(async (flags) => {
       await runScaling(flags, print);
@@ -118,12 +133,14 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--threads <n>', '', positiveInteger)
     .option('--shortcut <A|B|C>', '')
     .option('--backend <name>', BACKEND, 'auto')
+    .addOption(precisionOption())
     .action(async (flags) => {
       const { backend } = await useBackend(flags.backend);
       if (flags.threads && backend === 'onednn') {
         const { setThreads } = await import('@resnet-ts/tfjs-backend-onednn');
         setThreads(flags.threads);
       }
+      await applyPrecision(flags.precision);
       const cifar = modelDefaults(flags.model).shortcut === 'A';
       const modelOptions = flags.shortcut && cifar ? { shortcut: flags.shortcut } : undefined;
       print(

@@ -5,6 +5,7 @@ import {
   type EpochRecord,
   lineChart,
   loadModel,
+  type Precision,
   type TrainConfigInput,
   train,
 } from '@resnet-ts/train';
@@ -25,6 +26,7 @@ export interface CompareFlags {
   valSplit: number;
   seed: number;
   backend: string;
+  precision: Precision;
   workers: number;
   out: string;
 }
@@ -74,6 +76,7 @@ export async function runCompare(
       valSplit: flags.valSplit,
       seed: flags.seed,
       backend: flags.backend as 'auto',
+      precision: flags.precision,
       workers: flags.workers,
       reportImages: 0,
     };

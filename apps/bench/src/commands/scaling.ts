@@ -1,4 +1,11 @@
-import { describeMachine, lineChart, type ThroughputResult, useBackend } from '@resnet-ts/train';
+import {
+  applyPrecision,
+  describeMachine,
+  lineChart,
+  type Precision,
+  type ThroughputResult,
+  useBackend,
+} from '@resnet-ts/train';
 import { linearFit, powerFit } from '../fit';
 import { fixed, markdownTable } from '../markdown';
 import { measureIsolated } from '../measure';
@@ -12,6 +19,7 @@ export interface ScalingFlags {
   steps: number;
   warmup: number;
   backend: string;
+  precision: Precision;
   out: string;
 }
 
@@ -24,6 +32,7 @@ const list = (text: string) =>
 /** How the cost of a training step grows with depth, batch size and image size, with fits. */
 export async function runScaling(flags: ScalingFlags, print: (line: string) => void) {
   const { backend } = await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
+  await applyPrecision(flags.precision);
   const machine = await describeMachine();
   const measure = async (model: string, batch: number, size: number) => {
     const r = await measureIsolated({
@@ -33,6 +42,7 @@ export async function runScaling(flags: ScalingFlags, print: (line: string) => v
       steps: flags.steps,
       warmup: flags.warmup,
       backend: flags.backend,
+      precision: flags.precision,
     });
     print(JSON.stringify(r));
     return r;
@@ -81,7 +91,7 @@ export async function runScaling(flags: ScalingFlags, print: (line: string) => v
           { name: `${label} (R² ${fit.r2.toFixed(3)})`, points: curve },
         ],
         {
-          title: `Training step time vs ${sweep.name} (${backend})`,
+          title: `Training step time vs ${sweep.name} (${backend}${flags.precision === 'fp32' ? '' : ` ${flags.precision}`})`,
           xLabel: sweep.x,
           yLabel: 'seconds per step',
           width: 560,

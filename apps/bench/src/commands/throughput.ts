@@ -1,4 +1,10 @@
-import { describeMachine, type ThroughputResult, useBackend } from '@resnet-ts/train';
+import {
+  applyPrecision,
+  describeMachine,
+  type Precision,
+  type ThroughputResult,
+  useBackend,
+} from '@resnet-ts/train';
 import { fixed, markdownTable } from '../markdown';
 import { measureIsolated, type PeerResult, runPeer } from '../measure';
 import { modelList } from '../models';
@@ -9,6 +15,7 @@ export interface ThroughputFlags {
   batch?: number;
   size?: number;
   backend: string;
+  precision: Precision;
   threads?: number;
   /** Shortcut option of the CIFAR ResNets (Keras's peer builds B only). */
   shortcut?: string;
@@ -34,6 +41,7 @@ export async function runThroughput(
 ): Promise<{ rows: Row[]; dir: string }> {
   const models = modelList(flags.models);
   const { backend } = await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
+  await applyPrecision(flags.precision); // here too: a precision the backend lacks fails once, up front
   const machine = await describeMachine();
   print(JSON.stringify({ machine }));
   const dir = await resultsDir(flags.out, 'throughput');
@@ -50,6 +58,7 @@ export async function runThroughput(
         steps: flags.steps,
         warmup: flags.warmup,
         backend: flags.backend,
+        precision: flags.precision,
         threads: flags.threads,
         shortcut: flags.shortcut,
       });
@@ -146,7 +155,7 @@ async function saveThroughput(
     'size',
     'params',
     'GFLOPs',
-    `train img/s (${backend})`,
+    `train img/s (${backend}${flags.precision === 'fp32' ? '' : ` ${flags.precision}`})`,
     'infer img/s',
     'peak RSS MiB',
   ];
