@@ -1,0 +1,106 @@
+// The CUDA backend's kernel self-test as one command, bundled by scripts/gpu/bundle.mjs into
+// .gpu-carry/gpu-tests.cjs and run by scripts/gpu-check.sh on the GPU machine:
+//
+//   node .gpu-carry/gpu-tests.cjs [--scale small|full]     (REQUIRE_GPU=1: a machine without a GPU fails)
+//
+// Prints deviceInfo() as one JSON line ({"kind":"device",…}), then one JSON line per kernel case
+// ({"kind":"kernel",…} with selfTest()'s fields), then {"kind":"summary",…}. Exits 1 when a case
+// failed, when the package or its addon cannot load, or when REQUIRE_GPU=1 and no GPU answered.
+
+interface SelfTestResult {
+  kernel: string;
+  case: string;
+  maxAbsError: number;
+  maxRelError: number;
+  tolerance: number;
+  passed: boolean;
+}
+
+interface CudaPackage {
+  selfTest?: (options?: { scale?: 'small' | 'full' }) => Promise<SelfTestResult[]>;
+  deviceInfo?: () => unknown;
+  unavailableReason?: () => string | undefined;
+  missing?: string;
+}
+
+function print(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+function fail(message: string): number {
+  print({ kind: 'summary', passed: false, error: message });
+  process.stderr.write(`gpu-tests: ${message}\n`);
+  return 1;
+}
+
+/** True when deviceInfo() describes host emulation or no device rather than a real GPU. */
+function looksEmulated(info: unknown): boolean {
+  if (info === null || typeof info !== 'object') return true;
+  const fields = info as Record<string, unknown>;
+  if (fields.emulated === true || fields.emulation === true) return true;
+  const count = fields.deviceCount ?? fields.devices;
+  return typeof count === 'number' && count < 1;
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  // Read at run time on the GPU machine; no turbo task depends on them.
+  const { env } = process;
+  const at = argv.indexOf('--scale');
+  const scale = (at >= 0 ? argv[at + 1] : (env.GPU_TESTS_SCALE ?? 'full')) as 'small' | 'full';
+  if (scale !== 'small' && scale !== 'full') return fail(`--scale ${scale}: expected small or full`);
+  const requireGpu = env.REQUIRE_GPU === '1';
+
+  let cuda: CudaPackage;
+  try {
+    cuda = (await import('@resnet-ts/tfjs-backend-cuda')) as CudaPackage;
+  } catch (error) {
+    return fail(`@resnet-ts/tfjs-backend-cuda failed to load: ${(error as Error).message}`);
+  }
+  if (cuda.missing) return fail(cuda.missing);
+  if (typeof cuda.selfTest !== 'function') {
+    return fail(
+      '@resnet-ts/tfjs-backend-cuda exports no selfTest(); this bundle predates it or the API changed',
+    );
+  }
+
+  let info: unknown;
+  try {
+    info = typeof cuda.deviceInfo === 'function' ? await cuda.deviceInfo() : undefined;
+    print({ kind: 'device', ...(info && typeof info === 'object' ? info : { info }) });
+  } catch (error) {
+    const reason = cuda.unavailableReason?.();
+    return fail(`deviceInfo() failed: ${(error as Error).message}${reason ? ` (${reason})` : ''}`);
+  }
+  if (requireGpu && looksEmulated(info)) return fail('REQUIRE_GPU=1 but deviceInfo() reports no real GPU');
+
+  const started = Date.now();
+  let results: SelfTestResult[];
+  try {
+    results = await cuda.selfTest({ scale });
+  } catch (error) {
+    return fail(`selfTest({ scale: '${scale}' }) threw: ${(error as Error).stack ?? error}`);
+  }
+  for (const r of results) print({ kind: 'kernel', ...r });
+  const failed = results.filter((r) => !r.passed);
+  print({
+    kind: 'summary',
+    scale,
+    cases: results.length,
+    failed: failed.length,
+    failedCases: failed.map((r) => `${r.kernel}/${r.case}`),
+    seconds: (Date.now() - started) / 1000,
+    passed: failed.length === 0 && results.length > 0,
+  });
+  if (results.length === 0) process.stderr.write('gpu-tests: selfTest() returned no cases\n');
+  return failed.length === 0 && results.length > 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: Error) => {
+    process.exitCode = fail(`unexpected: ${error.stack ?? error.message}`);
+  },
+);
