@@ -2,7 +2,8 @@
 // Prepares `.gpu-carry/` (git-ignored) for scripts/gpu-check.sh on a lent GPU machine that has no
 // Node.js, no node_modules and no network: Node itself (xz), the `resnet` and `resnet-bench` CLIs and
 // the CUDA kernel self-test as single CommonJS bundles built from the TypeScript sources, the batch
-// worker they start, the CUDA addon when it has been built, and sharp (native) as a tar.xz.
+// worker they start, the CUDA addon when it has been built (found there through RESNET_CUDA_ADDON,
+// which gpu-check.sh sets), and sharp (native) as a tar.xz.
 //
 //   node scripts/gpu/bundle.mjs [--no-node] [--no-sharp]
 //
@@ -18,7 +19,10 @@ const carry = path.join(root, '.gpu-carry');
 const args = new Set(process.argv.slice(2));
 const CUDA = '@resnet-ts/tfjs-backend-cuda';
 const ONEDNN = '@resnet-ts/tfjs-backend-onednn';
-const CUDA_ADDON = path.join(root, 'packages', 'tfjs-backend-cuda', 'build', 'Release', 'tfjs_cuda.node');
+const CUDA_RELEASE = path.join(root, 'packages', 'tfjs-backend-cuda', 'build', 'Release');
+const CUDA_ADDON = path.join(CUDA_RELEASE, 'tfjs_cuda.node');
+/** The host-emulation build (RESNET_CUDA_EMULATE=1), small: lets gpu-check.sh dry-run without a GPU. */
+const CUDA_EMU_ADDON = path.join(CUDA_RELEASE, 'tfjs_cuda_emu.node');
 /** Limit of what a device run carries: the working tree plus the carried paths. */
 const CARRY_LIMIT = 64 << 20;
 
