@@ -170,6 +170,7 @@ async function main() {
       `cuda addon: not built (${path.relative(root, CUDA_ADDON)} missing); the GPU steps will fail`,
     );
   }
+  if (existsSync(CUDA_EMU_ADDON)) copyFileSync(CUDA_EMU_ADDON, path.join(carry, 'tfjs_cuda_emu.node'));
   if (!cudaPresent) console.log(`${CUDA}: no sources yet; bundled a stub that reports it missing`);
 
   if (!args.has('--no-sharp')) {
