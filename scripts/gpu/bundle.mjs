@@ -5,7 +5,10 @@
 // worker they start, the CUDA addon when it has been built (found there through RESNET_CUDA_ADDON,
 // which gpu-check.sh sets), and sharp (native) as a tar.xz.
 //
-//   node scripts/gpu/bundle.mjs [--no-node] [--no-sharp]
+//   node scripts/gpu/bundle.mjs [--no-node] [--sharp]
+//
+// --sharp adds sharp (6.4 MiB), which only image folders and `resnet predict` on image files need;
+// the GPU check's data is CIFAR-10 binary, and without sharp every command still loads.
 //
 // Then on the device: run `bash scripts/gpu-check.sh` with carry [".gpu-carry"].
 import { execFileSync } from 'node:child_process';
@@ -101,8 +104,10 @@ const common = {
   // tfjs-backend-cpu's package.json lists side-effect files that leave out its Node entry, so a bare
   // `import '@tensorflow/tfjs-backend-cpu'` (which registers the backend) would be dropped.
   ignoreAnnotations: true,
-  // Trained models and stack traces are read by people: keep names, skip minification.
-  minify: false,
+  // Smaller carry; names stay, so stack traces still read.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
   sourcemap: false,
 };
 
@@ -173,7 +178,7 @@ async function main() {
   if (existsSync(CUDA_EMU_ADDON)) copyFileSync(CUDA_EMU_ADDON, path.join(carry, 'tfjs_cuda_emu.node'));
   if (!cudaPresent) console.log(`${CUDA}: no sources yet; bundled a stub that reports it missing`);
 
-  if (!args.has('--no-sharp')) {
+  if (args.has('--sharp')) {
     const modules = path.join(root, 'node_modules');
     const wanted = [
       'sharp',

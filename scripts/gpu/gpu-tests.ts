@@ -7,6 +7,9 @@
 // ({"kind":"kernel",…} with selfTest()'s fields), then {"kind":"summary",…}. Exits 1 when a case
 // failed, when the package or its addon cannot load, or when REQUIRE_GPU=1 and no GPU answered.
 
+// Gradients are registered by tfjs-layers (as in every program that trains); core alone has none.
+import '@tensorflow/tfjs-layers';
+
 interface SelfTestResult {
   kernel: string;
   case: string;

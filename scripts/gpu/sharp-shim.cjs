@@ -8,7 +8,7 @@ try {
 } catch (error) {
   const reason =
     `sharp is not available beside this bundle (${error.message.split('\n')[0]}); ` +
-    'unpack .gpu-carry/sharp.tar.xz into .gpu-carry/node_modules, or use CIFAR-10 binary data';
+    'bundle with `node scripts/gpu/bundle.mjs --sharp` (gpu-check.sh unpacks it), or use CIFAR-10 binary data';
   const missing = () => {
     throw new Error(reason);
   };
