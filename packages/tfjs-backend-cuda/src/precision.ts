@@ -1,0 +1,43 @@
+import { loadAddon } from './native';
+
+export type Precision = 'fp32' | 'tf32' | 'bf16';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'bf16'];
+let precision: Precision = 'fp32';
+
+/**
+ * How matrix products and convolutions multiply: `fp32` (IEEE single precision, the default),
+ * `tf32` (tensor cores with 10-bit mantissas, fp32 accumulation) or `bf16` (bf16 operands, fp32
+ * accumulation and fp32 weights; through cuBLAS, and as tf32 in our own kernels). Everything else
+ * (batch norm, the optimiser, the loss) stays fp32.
+ */
+export function setPrecision(value: Precision): void {
+  if (!PRECISIONS.includes(value)) {
+    throw new Error(`precision: expected one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  precision = value;
+  loadAddon()?.precision(PRECISIONS.indexOf(value));
+}
+
+export function getPrecision(): Precision {
+  return precision;
+}
+
+export type MatmulEngine = 'auto' | 'own' | 'cublas';
+const ENGINES: readonly MatmulEngine[] = ['auto', 'own', 'cublas'];
+
+/**
+ * Which code runs matrix products (and so convolutions): `auto` uses cuBLAS when it loads
+ * (RESNET_CUDA_LIBRARY_PATH adds folders to look in) and our own kernels otherwise; `own` and
+ * `cublas` force one, for comparisons.
+ */
+export function setMatmulEngine(value: MatmulEngine): void {
+  if (!ENGINES.includes(value)) {
+    throw new Error(`engine: expected one of ${ENGINES.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  loadAddon()?.gemmEngine(ENGINES.indexOf(value));
+}
+
+export function getMatmulEngine(): MatmulEngine | undefined {
+  const code = loadAddon()?.gemmEngine();
+  return code === undefined ? undefined : ENGINES[code];
+}
