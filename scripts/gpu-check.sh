@@ -131,6 +131,16 @@ else
   REQUIRE=1
 fi
 [[ -n ${RESNET_CUDA_ADDON:-} ]] || say "WARNING: no CUDA addon in .gpu-carry (build it, then rerun bundle.mjs)"
+# The addon was built on another machine; if it does not load here (another libstdc++, say),
+# build it again with this machine's nvcc from the carried sources and N-API headers.
+if ((REQUIRE == 1)) && [[ -n ${RESNET_CUDA_ADDON:-} ]] &&
+  ! "$NODE" -e 'require(process.env.RESNET_CUDA_ADDON).init()' >"$WORK/addon-load.out" 2>&1; then
+  say "the carried addon does not load: $(tail -n 1 "$WORK/addon-load.out" | cut -c1-200); rebuilding with nvcc"
+  if run_step rebuild 150 env RESNET_NODE_API_INCLUDE="$CARRY/headers" CUDA_REQUIRED=1 \
+    "$NODE" packages/tfjs-backend-cuda/scripts/build-native.mjs; then
+    export RESNET_CUDA_ADDON=$ROOT/packages/tfjs-backend-cuda/build/Release/tfjs_cuda.node
+  fi
+fi
 # cuBLAS/cuDNN: the toolkit's lib64 is searched by the addon; PyTorch's wheels bring their own too.
 TORCH_LIBS=$("$PYTHON" - 2>/dev/null <<'EOF'
 import glob, os
@@ -163,7 +173,7 @@ say "node $("$NODE" --version), addon ${RESNET_CUDA_ADDON:-none}, RESNET_CUDA_LI
 # ---------------------------------------------------------------- (i) kernel self-test
 if wanted kernels; then
   if ((REQUIRE == 1)); then export REQUIRE_GPU=1; fi
-  TAIL_LINES=3 run_step kernels 100 "$NODE" "$CARRY/gpu-tests.cjs" --scale "${GPU_TESTS_SCALE:-full}"
+  TAIL_LINES=3 run_step kernels 150 "$NODE" "$CARRY/gpu-tests.cjs" --scale "${GPU_TESTS_SCALE:-full}"
   grep '^{' "$WORK/steps/kernels.out" >"$OUT/kernels.jsonl" 2>/dev/null
   grep '"passed":false' "$WORK/steps/kernels.out" | head -n 20 | cut -c1-300
   unset REQUIRE_GPU
@@ -277,16 +287,20 @@ if wanted throughput; then
       else
         flags=(skip)
       fi
-      if [[ ${flags[0]:-} != skip ]]; then
-        TAIL_LINES=2 run_step "$name" 75 "${BENCH[@]}" throughput --models "$model" --batch "$batch" \
-          --backend "$BACKEND" --shortcut B --steps 10 --warmup 3 --out "$WORK/bench" "${flags[@]}"
-        grep '"peer":"resnet-ts"' "$WORK/steps/$name.out" |
+      # Each product engine (RESNET_CUDA_MATMUL_ENGINE: auto = cuBLAS + im2col where cuBLAS loads,
+      # own = our implicit-GEMM kernels); GPU_CHECK_ENGINES picks them.
+      for engine in ${GPU_CHECK_ENGINES:-auto own}; do
+        [[ ${flags[0]:-} == skip ]] && break
+        TAIL_LINES=2 run_step "$name-$engine" 75 env RESNET_CUDA_MATMUL_ENGINE="$engine" "${BENCH[@]}" throughput \
+          --models "$model" --batch "$batch" --backend "$BACKEND" --shortcut B --steps 10 --warmup 3 \
+          --out "$WORK/bench" "${flags[@]}"
+        grep '"peer":"resnet-ts"' "$WORK/steps/$name-$engine.out" |
           python3 -c '
 import json, sys
 for line in sys.stdin:
-    r = json.loads(line); r.setdefault("precision", sys.argv[1]); print(json.dumps(r))' "$precision" \
-            >>"$OUT/throughput.jsonl"
-      fi
+    r = json.loads(line); r.setdefault("precision", sys.argv[1]); r["engine"] = sys.argv[2]; print(json.dumps(r))' \
+            "$precision" "$engine" >>"$OUT/throughput.jsonl"
+      done
       name=pytorch-$model-b$batch-$precision
       TAIL_LINES=2 run_step "$name" 60 "$PYTHON" apps/bench/peers/pytorch_gpu_bench.py --model "$model" \
         --batch "$batch" --precision "$precision" --channels-last --mode both --steps 20 --warmup 5 \

@@ -176,6 +176,21 @@ async function main() {
     );
   }
   if (existsSync(CUDA_EMU_ADDON)) copyFileSync(CUDA_EMU_ADDON, path.join(carry, 'tfjs_cuda_emu.node'));
+  // N-API headers (a few hundred KB of Node's 54 MB include folder), so that gpu-check.sh can rebuild
+  // the addon with the device's nvcc when the one built here does not load there.
+  const headers = path.join(carry, 'headers');
+  mkdirSync(headers, { recursive: true });
+  const nodeInclude = path.join(path.dirname(process.execPath), '..', 'include', 'node');
+  const addonApi = path.join(root, 'node_modules', 'node-addon-api');
+  for (const [dir, pattern] of [
+    [nodeInclude, /^(node_api|js_native_api).*\.h$/],
+    [addonApi, /^napi.*\.h$/],
+  ]) {
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir).filter((f) => pattern.test(f))) {
+      copyFileSync(path.join(dir, file), path.join(headers, file));
+    }
+  }
   if (!cudaPresent) console.log(`${CUDA}: no sources yet; bundled a stub that reports it missing`);
 
   if (args.has('--sharp')) {

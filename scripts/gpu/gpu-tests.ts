@@ -20,7 +20,10 @@ interface SelfTestResult {
 }
 
 interface CudaPackage {
-  selfTest?: (options?: { scale?: 'small' | 'full' }) => Promise<SelfTestResult[]>;
+  selfTest?: (options?: {
+    scale?: 'small' | 'full';
+    configs?: { precision: 'fp32' | 'tf32' | 'bf16'; engine: 'auto' | 'own' | 'cublas' | 'im2col' }[];
+  }) => Promise<SelfTestResult[]>;
   deviceInfo?: () => unknown;
   unavailableReason?: () => string | undefined;
   missing?: string;
@@ -80,7 +83,19 @@ async function main(): Promise<number> {
   const started = Date.now();
   let results: SelfTestResult[];
   try {
-    results = await cuda.selfTest({ scale });
+    // Our own product kernels and cuBLAS (auto, where it loads), at each precision: the CPU
+    // reference is computed once per case.
+    results = await cuda.selfTest({
+      scale,
+      configs: [
+        { precision: 'fp32', engine: 'own' },
+        { precision: 'fp32', engine: 'im2col' },
+        { precision: 'fp32', engine: 'auto' },
+        { precision: 'tf32', engine: 'own' },
+        { precision: 'tf32', engine: 'auto' },
+        { precision: 'bf16', engine: 'auto' },
+      ],
+    });
   } catch (error) {
     return fail(`selfTest({ scale: '${scale}' }) threw: ${(error as Error).stack ?? error}`);
   }

@@ -76,23 +76,25 @@ def main(out):
             key = (r.get("model"), r.get("batch"), r.get("precision"))
             if r.get("peer") == "resnet-ts":
                 backends.add(str(r.get("backend")))
-                ours.setdefault(key, {})["train"] = r.get("train_img_s")
-                ours[key]["infer"] = r.get("infer_img_s")
+                entry = ours.setdefault(key + (r.get("engine", "auto"),), {})
+                entry["train"] = r.get("train_img_s")
+                entry["infer"] = r.get("infer_img_s")
             elif r.get("peer") == "pytorch":
                 torch.setdefault(key, {})[r.get("mode")] = r.get("images_per_s")
         rows = []
-        for key in sorted(set(ours) | set(torch), key=lambda k: (str(k[0]), k[1] or 0, str(k[2]))):
+        keys = set(ours) | {k + ("-",) for k in torch if not any(o[:3] == k for o in ours)}
+        for key in sorted(keys, key=lambda k: (str(k[0]), k[1] or 0, str(k[2]), str(k[3]))):
             for mode in ("train", "infer"):
                 a = ours.get(key, {}).get(mode)
-                b = torch.get(key, {}).get(mode)
+                b = torch.get(key[:3], {}).get(mode)
                 if b is None and key[2] == "default":
                     b = torch.get((key[0], key[1], "fp32"), {}).get(mode)
                 ratio = f"{a / b:.2f}" if a and b else "-"
-                rows.append([key[0], key[1], key[2], mode, a if a is not None else "-",
+                rows.append([key[0], key[1], key[2], key[3], mode, a if a is not None else "-",
                              b if b is not None else "-", ratio])
         print(f"throughput, images/s (resnet-ts --backend {','.join(sorted(backends)) or '?'}: median step; "
               "PyTorch channels-last: mean):")
-        table(["model", "batch", "precision", "mode", "resnet-ts", "pytorch", "ratio"], rows)
+        table(["model", "batch", "precision", "engine", "mode", "resnet-ts", "pytorch", "ratio"], rows)
 
     steps = lines(out, "steps.jsonl")
     print("steps:")

@@ -1,7 +1,11 @@
-// 2-D convolutions (NHWC input, HWIO filter) as matrix products: im2col (or the input itself for
-// 1x1 stride-1 filters) times the filter; the input gradient gathers its columns back (col2im),
-// which keeps every sum in a fixed order, so results are the same bits on every run.
+// 2-D convolutions (NHWC input, HWIO filter) as matrix products, two ways:
+// - implicit GEMM (our own kernels): loaders read the image as im2col columns on the fly, so no
+//   column buffer is written; the input gradient is itself a product over (kh, kw, co);
+// - im2col (cuBLAS, or the im2col engine): columns written in chunks (or the input itself for 1x1
+//   stride-1 filters) times the filter; the input gradient gathers its columns back (col2im).
+// Every sum has a fixed order, so results are the same bits on every run.
 #include "gemm.hpp"
+#include "gemm_tiles.cuh"
 #include "kernels.hpp"
 #include "scratch.hpp"
 
@@ -63,9 +67,71 @@ void col2im(const float* col, const ConvShape& s, int64_t n0, int64_t nb, float*
       "col2im");
 }
 
+/** A(m, k) of the forward product: the im2col column k of output pixel m, read from x. */
+struct Im2colLoader {
+  const float* x;
+  ConvShape s;
+  int64_t rows, cols;
+  RT_HD float operator()(int64_t, int64_t m, int64_t k) const {
+    if (m >= rows || k >= cols) return 0.0f;
+    int64_t c = k % s.c, kw = (k / s.c) % s.fw, kh = k / (s.c * s.fw);
+    int64_t ow = m % s.ow, oh = (m / s.ow) % s.oh, n = m / (s.ow * s.oh);
+    int64_t ih = oh * s.sh - s.pt + kh * s.dh, iw = ow * s.sw - s.pl + kw * s.dw;
+    return (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) ? 0.0f : x[((n * s.h + ih) * s.w + iw) * s.c + c];
+  }
+  RT_HD bool cols_contiguous() const { return true; }  // consecutive k are consecutive channels
+};
+
+/** The transpose of a loader: T(z, r, c) = L(z, c, r). */
+template <class L>
+struct Transposed {
+  L l;
+  RT_HD float operator()(int64_t z, int64_t r, int64_t c) const { return l(z, c, r); }
+  RT_HD bool cols_contiguous() const { return !l.cols_contiguous(); }
+};
+
+/** A(m, k) of the input gradient: dy at the output pixel that input pixel m meets at (kh, kw). */
+struct DyLoader {
+  const float* dy;
+  ConvShape s;
+  int64_t rows, cols;
+  RT_HD float operator()(int64_t, int64_t m, int64_t k) const {
+    if (m >= rows || k >= cols) return 0.0f;
+    int64_t co = k % s.co, kw = (k / s.co) % s.fw, kh = k / (s.co * s.fw);
+    int64_t w = m % s.w, h = (m / s.w) % s.h, n = m / (s.w * s.h);
+    int64_t ih = h + s.pt - kh * s.dh, iw = w + s.pl - kw * s.dw;
+    if (ih < 0 || iw < 0 || ih % s.sh != 0 || iw % s.sw != 0) return 0.0f;
+    int64_t oh = ih / s.sh, ow = iw / s.sw;
+    if (oh >= s.oh || ow >= s.ow) return 0.0f;
+    return dy[((n * s.oh + oh) * s.ow + ow) * s.co + co];
+  }
+  RT_HD bool cols_contiguous() const { return true; }
+};
+
+/** B(k, c) of the input gradient: the filter W[kh, kw, c, co] for k = (kh, kw, co). */
+struct FilterByOutputLoader {
+  const float* w;
+  ConvShape s;
+  int64_t rows, cols;
+  RT_HD float operator()(int64_t, int64_t k, int64_t c) const {
+    if (k >= rows || c >= cols) return 0.0f;
+    int64_t co = k % s.co, khw = k / s.co;
+    return w[(khw * s.c + c) * s.co + co];
+  }
+  RT_HD bool cols_contiguous() const { return false; }
+};
+
+bool implicit() { return !gemm::use_cublas() && gemm::engine() != gemm::kEngineIm2col; }
+
 }  // namespace
 
 void conv2d(const float* x, const float* filter, float* y, const ConvShape& s) {
+  if (implicit()) {
+    const int64_t rows = s.n * s.oh * s.ow, k = s.fh * s.fw * s.c;
+    gemm::run_loaders(Im2colLoader{x, s, rows, k}, gemm::Strided{filter, s.co, 0, false, k, s.co},
+                      gemm::Output{y, s.co, 0, 1.0f, 0.0f}, rows, s.co, k, 1);
+    return;
+  }
   const int64_t kcols = s.fh * s.fw * s.c, rows_per_image = s.oh * s.ow;
   const int64_t nb = chunk_images(s);
   for (int64_t n0 = 0; n0 < s.n; n0 += nb) {
@@ -91,6 +157,14 @@ void conv2d(const float* x, const float* filter, float* y, const ConvShape& s) {
 }
 
 void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const ConvShape& s) {
+  if (implicit()) {
+    // dW[k, co] = Σ over output pixels m of column(m, k)·dy(m, co): long sums, split over blocks.
+    const int64_t rows = s.n * s.oh * s.ow, k = s.fh * s.fw * s.c;
+    gemm::run_loaders(Transposed<Im2colLoader>{Im2colLoader{x, s, rows, k}},
+                      gemm::Strided{dy, s.co, 0, false, rows, s.co}, gemm::Output{dw, s.co, 0, 1.0f, 0.0f}, k,
+                      s.co, rows, 1);
+    return;
+  }
   const int64_t kcols = s.fh * s.fw * s.c, rows_per_image = s.oh * s.ow;
   const int64_t nb = chunk_images(s);
   for (int64_t n0 = 0; n0 < s.n; n0 += nb) {
@@ -118,6 +192,12 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const Co
 }
 
 void conv2d_backprop_input(const float* dy, const float* filter, float* dx, const ConvShape& s) {
+  if (implicit()) {
+    const int64_t rows = s.n * s.h * s.w, k = s.fh * s.fw * s.co;
+    gemm::run_loaders(DyLoader{dy, s, rows, k}, FilterByOutputLoader{filter, s, k, s.c},
+                      gemm::Output{dx, s.c, 0, 1.0f, 0.0f}, rows, s.c, k, 1);
+    return;
+  }
   const int64_t kcols = s.fh * s.fw * s.c, rows_per_image = s.oh * s.ow;
   const int64_t nb = chunk_images(s);
   for (int64_t n0 = 0; n0 < s.n; n0 += nb) {

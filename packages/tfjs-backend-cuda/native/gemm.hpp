@@ -22,9 +22,16 @@ struct Args {
 void set_precision(int precision);
 int precision();
 
-/** Which engine runs products: 0 auto (cuBLAS when it loads), 1 our kernels, 2 cuBLAS only. */
+/**
+ * Which code runs products and convolutions: auto (cuBLAS, with im2col for convolutions, when it
+ * loads; otherwise ours), own (our kernels; convolutions as implicit GEMM), cublas (cuBLAS or an
+ * error), im2col (im2col columns and our product kernels).
+ */
+enum Engine { kEngineAuto = 0, kEngineOwn = 1, kEngineCublas = 2, kEngineIm2col = 3 };
 void set_engine(int engine);
 int engine();
+/** Whether products go to cuBLAS under the current engine (throws when cublas is forced but absent). */
+bool use_cublas();
 
 /** Whether cuBLAS loaded, and from where (or why not). */
 bool cublas_loaded();

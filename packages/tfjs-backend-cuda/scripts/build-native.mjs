@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +34,7 @@ function fail(reason) {
 
 function nodeIncludeDir() {
   const candidates = [
+    process.env.RESNET_NODE_API_INCLUDE,
     process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node'),
     join(dirname(process.execPath), '..', 'include', 'node'),
     join(homedir(), '.cache', 'node-gyp', process.versions.node, 'include', 'node'),
@@ -52,7 +53,7 @@ function findNvcc() {
 }
 
 /** Runs commands at most `jobs` at a time; rejects with the first failure's output. */
-async function runAll(commands, jobs = 2) {
+async function runAll(commands, jobs = Math.max(1, Math.min(availableParallelism(), 8))) {
   const queue = [...commands];
   const worker = async () => {
     while (queue.length > 0) {
@@ -112,7 +113,9 @@ let addonApiInclude;
 try {
   addonApiInclude = require('node-addon-api').include_dir;
 } catch {
-  addonApiInclude = undefined;
+  // A folder holding node_api.h and napi.h together (what scripts/gpu/bundle.mjs carries).
+  const dir = process.env.RESNET_NODE_API_INCLUDE;
+  addonApiInclude = dir && existsSync(join(dir, 'napi.h')) ? dir : undefined;
 }
 const defines = [
   '-DNAPI_VERSION=8',

@@ -22,19 +22,34 @@ export function getPrecision(): Precision {
   return precision;
 }
 
-export type MatmulEngine = 'auto' | 'own' | 'cublas';
-const ENGINES: readonly MatmulEngine[] = ['auto', 'own', 'cublas'];
+export type MatmulEngine = 'auto' | 'own' | 'cublas' | 'im2col';
+/** In the order of native/gemm.hpp's Engine. */
+const ENGINES: readonly MatmulEngine[] = ['auto', 'own', 'cublas', 'im2col'];
 
 /**
- * Which code runs matrix products (and so convolutions): `auto` uses cuBLAS when it loads
- * (RESNET_CUDA_LIBRARY_PATH adds folders to look in) and our own kernels otherwise; `own` and
- * `cublas` force one, for comparisons.
+ * Which code runs matrix products and convolutions:
+ * - `auto` (default): cuBLAS when it loads (RESNET_CUDA_LIBRARY_PATH adds folders to look in), with
+ *   convolutions as im2col columns times the filter; our own kernels when it does not;
+ * - `own`: our kernels; convolutions as implicit GEMM (the columns are never written);
+ * - `cublas`: cuBLAS, or an error when it did not load;
+ * - `im2col`: im2col columns and our product kernels.
+ * RESNET_CUDA_MATMUL_ENGINE sets the starting value (for benchmarks of whole programs).
  */
 export function setMatmulEngine(value: MatmulEngine): void {
   if (!ENGINES.includes(value)) {
     throw new Error(`engine: expected one of ${ENGINES.join(', ')}, got ${JSON.stringify(value)}`);
   }
   loadAddon()?.gemmEngine(ENGINES.indexOf(value));
+}
+
+const fromEnvironment = process.env.RESNET_CUDA_MATMUL_ENGINE;
+if (fromEnvironment) {
+  if (!ENGINES.includes(fromEnvironment as MatmulEngine)) {
+    throw new Error(
+      `RESNET_CUDA_MATMUL_ENGINE: expected one of ${ENGINES.join(', ')}, got ${JSON.stringify(fromEnvironment)}`,
+    );
+  }
+  setMatmulEngine(fromEnvironment as MatmulEngine);
 }
 
 export function getMatmulEngine(): MatmulEngine | undefined {

@@ -14,8 +14,14 @@ function failures(results: Awaited<ReturnType<typeof selfTest>>): string[] {
 }
 
 describe('every kernel agrees with the tfjs CPU backend, forward and gradients', () => {
-  it('at small shapes, fp32', async () => {
-    const results = await selfTest({ scale: 'small', precision: 'fp32' });
+  it('at small shapes, fp32, convolutions as implicit GEMM and as im2col', async () => {
+    const results = await selfTest({
+      scale: 'small',
+      configs: [
+        { precision: 'fp32', engine: 'own' },
+        { precision: 'fp32', engine: 'im2col' },
+      ],
+    });
     expect(results.length).toBeGreaterThan(60);
     expect(failures(results)).toEqual([]);
     expect(tf.getBackend()).toBe('cpu');
@@ -29,16 +35,16 @@ describe('every kernel agrees with the tfjs CPU backend, forward and gradients',
   }
   const gpuIt = onGpu() ? it : it.skip;
   gpuIt(
-    `at ResNet and AlexNet shapes on the GPU, fp32${reason ? ` (skipped: ${reason})` : ''}`,
+    `at ResNet and AlexNet shapes on the GPU: fp32, tf32, bf16; cuBLAS and our kernels${reason ? ` (skipped: ${reason})` : ''}`,
     async () => {
-      expect(failures(await selfTest({ scale: 'full', precision: 'fp32' }))).toEqual([]);
-    },
-    600_000,
-  );
-  gpuIt(
-    `at ResNet shapes on the GPU, tf32${reason ? ` (skipped: ${reason})` : ''}`,
-    async () => {
-      expect(failures(await selfTest({ scale: 'full', precision: 'tf32' }))).toEqual([]);
+      const configs = [
+        { precision: 'fp32', engine: 'own' },
+        { precision: 'fp32', engine: 'auto' },
+        { precision: 'tf32', engine: 'own' },
+        { precision: 'tf32', engine: 'auto' },
+        { precision: 'bf16', engine: 'auto' },
+      ] as const;
+      expect(failures(await selfTest({ scale: 'full', configs: [...configs] }))).toEqual([]);
     },
     600_000,
   );

@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { getPrecision, type Precision, setPrecision } from './precision';
+import {
+  getMatmulEngine,
+  getPrecision,
+  type MatmulEngine,
+  type Precision,
+  setMatmulEngine,
+  setPrecision,
+} from './precision';
 import { BACKEND_NAME } from './register';
 
 /** One comparison of a kernel (forward, or one gradient) on the GPU against the tfjs CPU backend. */
@@ -12,8 +19,12 @@ export interface KernelCheck {
   maxRelError: number;
   tolerance: number;
   passed: boolean;
-  /** Milliseconds the GPU side took (first call included). */
+  /** Milliseconds the GPU side took (first call included), and the CPU reference. */
   ms: number;
+  cpuMs: number;
+  precision: Precision;
+  /** The product engine in force (auto: cuBLAS where it loaded). */
+  engine: MatmulEngine;
   error?: string;
 }
 
@@ -22,6 +33,11 @@ export interface SelfTestOptions {
   scale?: 'small' | 'full';
   /** Precision the GPU side runs in; tolerances follow it. Default: the current precision. */
   precision?: Precision;
+  /**
+   * Several precisions and product engines in one run (the CPU reference is computed once per
+   * case); overrides `precision`.
+   */
+  configs?: { precision: Precision; engine: MatmulEngine }[];
   /** Only cases whose `kernel` or `case` matches. */
   filter?: RegExp;
   seed?: number;
@@ -114,9 +130,14 @@ function sgdChain(p: tf.Tensor, g: tf.Tensor, v: tf.Tensor): tf.Tensor[] {
   return [tf.sub(tf.mul(p, 1 - 0.1 * 5e-4), tf.mul(step, 0.1)), velocity];
 }
 
+// Full-scale shapes keep the pure-JS CPU reference to about a minute in all (its convolution
+// gradients run at a few million multiply-adds a second: a batch of eight 224x224 stems alone took
+// 190 s), while the GPU still meets every ResNet case: the 7x7/2 stem on an odd image, 11x11/4,
+// batch 1 and batch 256, 512 input channels.
 function cases(full: boolean): Case[] {
-  const b = full ? 8 : 2;
+  const b = 2;
   const big = full ? 256 : 4;
+  const bigSize = full ? 4 : 32;
   const list: Case[] = [
     // Convolutions of the ResNets and AlexNet: forward, then dx and dW through the two backprop kernels.
     {
@@ -138,6 +159,18 @@ function cases(full: boolean): Case[] {
         [3, 3, 16, 32],
       ],
       op: conv(2, 'same'),
+      grads: [0, 1],
+      products: true,
+    },
+    {
+      // 8,192 output pixels and one output tile: the filter gradient's sum is split over blocks.
+      kernel: 'Conv2D',
+      name: '3x3/1 same, 8x32x32x4 → 4 (split sums)',
+      shapes: [
+        [8, 32, 32, 4],
+        [3, 3, 4, 4],
+      ],
+      op: conv(1, 'same'),
       grads: [0, 1],
       products: true,
     },
@@ -167,8 +200,8 @@ function cases(full: boolean): Case[] {
       kernel: 'Conv2D',
       name: `3x3/1 same, batch ${big}`,
       shapes: [
-        [big, 32, 32, 16],
-        [3, 3, 16, 16],
+        [big, bigSize, bigSize, full ? 8 : 16],
+        [3, 3, full ? 8 : 16, full ? 8 : 16],
       ],
       op: conv(1, 'same'),
       grads: [0, 1],
@@ -176,10 +209,10 @@ function cases(full: boolean): Case[] {
     },
     {
       kernel: 'Conv2D',
-      name: '3x3/1 same, batch 1, 7x7x512',
+      name: `3x3/1 same, batch 1, 7x7x${full ? 512 : 32} → ${full ? 16 : 32}`,
       shapes: [
         [1, 7, 7, full ? 512 : 32],
-        [3, 3, full ? 512 : 32, full ? 512 : 32],
+        [3, 3, full ? 512 : 32, full ? 16 : 32],
       ],
       op: conv(1, 'same'),
       grads: [0, 1],
@@ -188,10 +221,10 @@ function cases(full: boolean): Case[] {
     full
       ? {
           kernel: 'Conv2D',
-          name: '7x7/2 stem, 224x224',
+          name: '7x7/2 stem, odd 115x115, 3→8',
           shapes: [
-            [b, 224, 224, 3],
-            [7, 7, 3, 64],
+            [1, 115, 115, 3],
+            [7, 7, 3, 8],
           ],
           op: conv(2, 'same'),
           grads: [0, 1],
@@ -211,10 +244,10 @@ function cases(full: boolean): Case[] {
     full
       ? {
           kernel: 'Conv2D',
-          name: '11x11/4 valid (AlexNet), 227x227',
+          name: '11x11/4 valid (AlexNet), 131x131, 3→8',
           shapes: [
-            [2, 227, 227, 3],
-            [11, 11, 3, 96],
+            [1, 131, 131, 3],
+            [11, 11, 3, 8],
           ],
           op: conv(4, 'valid'),
           grads: [0, 1],
@@ -507,7 +540,8 @@ type Values = (Float32Array | Int32Array)[];
 function evaluate(
   c: Case,
   inputs: Values,
-  weights: Float32Array | undefined,
+  /** The fixed random w of Σ w·output, made once for the output's size. */
+  weights: ((size: number) => Float32Array) | undefined,
   useReference: boolean,
 ): [string, Float32Array | Int32Array][] {
   return tf.tidy(() => {
@@ -522,6 +556,7 @@ function evaluate(
       t.dataSync() as Float32Array | Int32Array,
     ]);
     if (c.grads && weights) {
+      const w = weights(outputs[0]!.size);
       const f = (...xs: tf.Tensor[]) => {
         const all = [...tensors];
         c.grads!.forEach((index, k) => {
@@ -529,7 +564,7 @@ function evaluate(
         });
         const out = op(...all);
         const first = (Array.isArray(out) ? out[0] : out) as tf.Tensor;
-        return tf.sum(tf.mul(first, tf.tensor(weights, first.shape)));
+        return tf.sum(tf.mul(first, tf.tensor(w, first.shape)));
       };
       const grads = tf.grads(f)(c.grads.map((i) => tensors[i]!));
       grads.forEach((g, k) => {
@@ -555,7 +590,10 @@ function toleranceFor(c: Case, precision: Precision): number {
 export async function selfTest(options: SelfTestOptions = {}): Promise<KernelCheck[]> {
   const previousBackend = tf.getBackend();
   const previousPrecision = getPrecision();
-  const precision = options.precision ?? previousPrecision;
+  const previousEngine = getMatmulEngine() ?? 'auto';
+  const configs = options.configs ?? [
+    { precision: options.precision ?? previousPrecision, engine: previousEngine },
+  ];
   const random = mulberry32(options.seed ?? 2024);
   const results: KernelCheck[] = [];
   try {
@@ -563,54 +601,71 @@ export async function selfTest(options: SelfTestOptions = {}): Promise<KernelChe
       if (options.filter && !options.filter.test(c.kernel) && !options.filter.test(c.name)) continue;
       const inputs: Values = c.shapes.map((shape, i) => {
         const size = shape.reduce((p, q) => p * q, 1);
-        if (c.ints?.[i] !== undefined)
+        if (c.ints?.[i] !== undefined) {
           return Int32Array.from({ length: size }, () => Math.floor(random() * c.ints![i]!));
+        }
         const positive = c.positive?.includes(i);
         return Float32Array.from({ length: size }, () => (positive ? 0.5 + random() : random() * 2 - 1));
       });
       await tf.setBackend('cpu');
-      let weights: Float32Array | undefined;
-      if (c.grads) {
-        const [[, first]] = evaluate(c, inputs, undefined, true) as [[string, Float32Array]];
-        weights = Float32Array.from({ length: first.length }, () => random() * 2 - 1);
-      }
+      let w: Float32Array | undefined;
+      const weights = (size: number) => {
+        w ??= Float32Array.from({ length: size }, () => random() * 2 - 1);
+        return w;
+      };
+      const cpuStart = performance.now();
       const cpu = evaluate(c, inputs, weights, true);
+      const cpuMs = performance.now() - cpuStart;
       await tf.setBackend(BACKEND_NAME);
-      setPrecision(precision);
-      const tolerance = toleranceFor(c, precision);
-      const start = performance.now();
-      let gpu: [string, Float32Array | Int32Array][];
-      try {
-        gpu = evaluate(c, inputs, weights, false);
-      } catch (error) {
-        const failure = { maxAbsError: Number.NaN, maxRelError: Number.NaN, tolerance, passed: false };
-        results.push({
-          kernel: c.kernel,
-          case: c.name,
-          ...failure,
-          ms: performance.now() - start,
-          error: (error as Error).message,
+      for (const { precision, engine } of configs) {
+        // Cases without products run the same code in every configuration: once is enough.
+        if (!c.products && (precision !== configs[0]!.precision || engine !== configs[0]!.engine)) continue;
+        setPrecision(precision);
+        setMatmulEngine(engine);
+        const tolerance = toleranceFor(c, precision);
+        const start = performance.now();
+        let gpu: [string, Float32Array | Int32Array][];
+        try {
+          gpu = evaluate(c, inputs, weights, false);
+        } catch (error) {
+          const failure = { maxAbsError: Number.NaN, maxRelError: Number.NaN, tolerance, passed: false };
+          const ms = performance.now() - start;
+          results.push({
+            kernel: c.kernel,
+            case: c.name,
+            ...failure,
+            ms,
+            cpuMs,
+            precision,
+            engine,
+            error: (error as Error).message,
+          });
+          continue;
+        }
+        const ms = performance.now() - start;
+        cpu.forEach(([label, ref], i) => {
+          const got = gpu[i]?.[1];
+          const [maxAbs, rel] =
+            got && got.length === ref.length ? compare(got, ref) : [Number.NaN, Number.NaN];
+          const passed = tolerance === 0 ? maxAbs === 0 : rel <= tolerance;
+          results.push({
+            kernel: c.kernel,
+            case: `${c.name} [${label}]`,
+            maxAbsError: maxAbs,
+            maxRelError: rel,
+            tolerance,
+            passed,
+            ms,
+            cpuMs,
+            precision,
+            engine,
+          });
         });
-        continue;
       }
-      const ms = performance.now() - start;
-      cpu.forEach(([label, ref], i) => {
-        const got = gpu[i]?.[1];
-        const [maxAbs, rel] = got && got.length === ref.length ? compare(got, ref) : [Number.NaN, Number.NaN];
-        const passed = tolerance === 0 ? maxAbs === 0 : rel <= tolerance;
-        results.push({
-          kernel: c.kernel,
-          case: `${c.name} [${label}]`,
-          maxAbsError: maxAbs,
-          maxRelError: rel,
-          tolerance,
-          passed,
-          ms,
-        });
-      });
     }
   } finally {
     setPrecision(previousPrecision);
+    setMatmulEngine(previousEngine);
     await tf.setBackend(previousBackend ?? 'cpu');
   }
   return results;
