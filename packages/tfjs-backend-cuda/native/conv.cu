@@ -41,6 +41,20 @@ void im2col(const float* x, const ConvShape& s, int64_t n0, int64_t nb, float* c
       "im2col");
 }
 
+/** Scratch for the columns of images [n0, n0 + count). */
+float* column_buffer(const ConvShape& s, int64_t count) {
+  const size_t floats = (size_t)(count * s.oh * s.ow * s.fh * s.fw * s.c);
+  return static_cast<float*>(scratch::get(scratch::kColumns, floats * 4));
+}
+
+/** The im2col columns of images [n0, n0 + count): the input itself for 1x1 stride-1 filters. */
+const float* columns(const float* x, const ConvShape& s, int64_t n0, int64_t count) {
+  if (pointwise(s)) return x + n0 * s.h * s.w * s.c;
+  float* col = column_buffer(s, count);
+  im2col(x, s, n0, count, col);
+  return col;
+}
+
 void col2im(const float* col, const ConvShape& s, int64_t n0, int64_t nb, float* dx) {
   const int64_t kcols = s.fh * s.fw * s.c;
   const ConvShape g = s;
@@ -140,13 +154,7 @@ void conv2d(const float* x, const float* filter, float* y, const ConvShape& s) {
     g.m = count * rows_per_image;
     g.n = s.co;
     g.k = kcols;
-    if (pointwise(s)) {
-      g.a = x + n0 * s.h * s.w * s.c;
-    } else {
-      float* col = static_cast<float*>(scratch::get(scratch::kColumns, (size_t)(count * rows_per_image * kcols) * 4));
-      im2col(x, s, n0, count, col);
-      g.a = col;
-    }
+    g.a = columns(x, s, n0, count);
     g.lda = kcols;
     g.b = filter;
     g.ldb = s.co;
@@ -174,13 +182,7 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const Co
     g.m = kcols;
     g.n = s.co;
     g.k = count * rows_per_image;
-    if (pointwise(s)) {
-      g.a = x + n0 * s.h * s.w * s.c;
-    } else {
-      float* col = static_cast<float*>(scratch::get(scratch::kColumns, (size_t)(count * rows_per_image * kcols) * 4));
-      im2col(x, s, n0, count, col);
-      g.a = col;
-    }
+    g.a = columns(x, s, n0, count);
     g.lda = kcols;
     g.b = dy + n0 * rows_per_image * s.co;
     g.ldb = s.co;
@@ -216,7 +218,7 @@ void conv2d_backprop_input(const float* dy, const float* filter, float* dx, cons
       g.c = dx + n0 * s.h * s.w * s.c;
       gemm::run(g);
     } else {
-      float* col = static_cast<float*>(scratch::get(scratch::kColumns, (size_t)(count * rows_per_image * kcols) * 4));
+      float* col = column_buffer(s, count);
       g.c = col;
       gemm::run(g);
       col2im(col, s, n0, count, dx);
