@@ -55,7 +55,8 @@ using GemmStridedBatchedExFn = int (*)(Handle, int, int, int, int, int, const vo
                                        long long, const void*, int, int, long long, const void*, void*, int, int,
                                        long long, int, int, int);
 constexpr int kOpN = 0, kOpT = 1;
-constexpr int kDefaultMath = 0, kPedanticMath = 2, kTf32Math = 3;
+// fp32 uses the default math mode, as PyTorch does with TF32 off: IEEE products, no tensor cores.
+constexpr int kDefaultMath = 0, kTf32Math = 3;
 constexpr int kComputeF32FastBf16 = 75;  // CUBLAS_COMPUTE_32F_FAST_16BF
 constexpr int kR32F = 0;                 // CUDA_R_32F
 constexpr int kGemmDefault = -1;         // CUBLAS_GEMM_DEFAULT
@@ -133,7 +134,7 @@ bool load_cublas() {
 
 bool run_cublas(const Args& g) {
   Cublas& cb = g_cublas;
-  int mode = g_precision == 0 ? kPedanticMath : (g_precision == 1 ? kTf32Math : kDefaultMath);
+  int mode = g_precision == 1 ? kTf32Math : kDefaultMath;
   if (mode != cb.math_mode) {
     cb.set_math_mode(cb.handle, mode);
     cb.math_mode = mode;
