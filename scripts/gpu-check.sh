@@ -149,8 +149,10 @@ try:
     roots = list(nvidia.__path__)
 except Exception:
     roots = []
-dirs = [d for r in roots for d in glob.glob(os.path.join(r, "*", "lib")) if
-        any(k in d for k in ("cublas", "cudnn", "cuda_runtime", "nvjitlink"))]
+# Per-library wheels (nvidia/cublas/lib) and the CUDA 13 layout (nvidia/cu13/lib) alike.
+dirs = [d for r in roots for d in glob.glob(os.path.join(r, "*", "lib"))
+        if glob.glob(os.path.join(d, "libcublas*.so*")) or glob.glob(os.path.join(d, "libcudnn*.so*"))
+        or glob.glob(os.path.join(d, "libnvJitLink*.so*"))]
 print(":".join(sorted(set(dirs))))
 EOF
 )
