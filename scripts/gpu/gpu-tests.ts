@@ -17,6 +17,8 @@ interface SelfTestResult {
   maxRelError: number;
   tolerance: number;
   passed: boolean;
+  precision?: string;
+  engine?: string;
 }
 
 interface CudaPackage {
@@ -106,12 +108,48 @@ async function main(): Promise<number> {
     scale,
     cases: results.length,
     failed: failed.length,
-    failedCases: failed.map((r) => `${r.kernel}/${r.case}`),
+    failedCases: failed.map((r) => `${r.kernel}/${r.case} (${r.precision}, ${r.engine})`),
     seconds: (Date.now() - started) / 1000,
     passed: failed.length === 0 && results.length > 0,
   });
   if (results.length === 0) process.stderr.write('gpu-tests: selfTest() returned no cases\n');
-  return failed.length === 0 && results.length > 0 ? 0 : 1;
+  const memoryOk = await memoryCheck(looksEmulated(info) ? 4 : 128);
+  return failed.length === 0 && results.length > 0 && memoryOk ? 0 : 1;
+}
+
+/**
+ * 100 trainer steps of a ResNet-20 (B=128; 4 on the host emulation) on the GPU after 5 to settle: the tensors, the bytes the
+ * allocator holds and its device allocations must not change (printed as {"kind":"memory",…}).
+ */
+async function memoryCheck(batch: number): Promise<boolean> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { buildModel, Optimizer, trainStep } = await import('@resnet-ts/train');
+  const cuda = await import('@resnet-ts/tfjs-backend-cuda');
+  await tf.setBackend('cuda');
+  const net = buildModel({ model: 'resnet20', numClasses: 10, inputSize: [32, 32], seed: 1, options: {} });
+  const parameters = net.trainableWeights.map((w) => ({ name: w.name, variable: w.read() as never }));
+  const optimizer = new Optimizer({ name: 'sgd', momentum: 0.9, nesterov: true }, parameters);
+  const x = Float32Array.from({ length: batch * 32 * 32 * 3 }, (_, i) => Math.sin(i) * 0.5);
+  const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
+  const vars = parameters.map((p) => p.variable);
+  const step = () => trainStep(net, optimizer, vars, x, labels, [32, 32], 10, 0, 0.05);
+  for (let i = 0; i < 5; i++) step();
+  const before = cuda.memoryUsage();
+  const tensors = tf.memory().numTensors;
+  const started = Date.now();
+  for (let i = 0; i < 100; i++) step();
+  const seconds = (Date.now() - started) / 1000;
+  const after = cuda.memoryUsage();
+  const passed =
+    before !== undefined &&
+    after !== undefined &&
+    tf.memory().numTensors === tensors &&
+    after.inUseBytes === before.inUseBytes &&
+    after.reservedBytes === before.reservedBytes &&
+    after.deviceMallocs === before.deviceMallocs;
+  print({ kind: 'memory', steps: 100, seconds, tensors, before, after, passed });
+  net.dispose();
+  return passed;
 }
 
 main().then(

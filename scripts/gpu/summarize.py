@@ -43,15 +43,22 @@ def main(out):
     if summary and "cases" in summary:
         print(f"kernels: {summary['cases']} cases, {summary['failed']} failed "
               f"(scale {summary.get('scale')}, {summary.get('seconds')} s)")
-        for name in summary.get("failedCases", [])[:12]:
-            row = next((r for r in kernels if r.get("kind") == "kernel"
-                        and f"{r.get('kernel')}/{r.get('case')}" == name), {})
-            print(f"  FAILED {name}: max abs {row.get('maxAbsError')}, max rel {row.get('maxRelError')}, "
-                  f"tolerance {row.get('tolerance')}")
+        failed = [r for r in kernels if r.get("kind") == "kernel" and not r.get("passed")]
+        for row in failed[:12]:
+            print(f"  FAILED {row.get('kernel')}/{row.get('case')} ({row.get('precision')}, {row.get('engine')}): "
+                  f"max abs {row.get('maxAbsError')}, max rel {row.get('maxRelError')}, "
+                  f"tolerance {row.get('tolerance')} {row.get('error') or ''}")
     elif summary:
         print("kernels:", summary.get("error", "no result")[:300])
     else:
         print("kernels: no result")
+
+    memory = next((r for r in kernels if r.get("kind") == "memory"), None)
+    if memory:
+        b, a = memory.get("before") or {}, memory.get("after") or {}
+        print(f"memory over {memory.get('steps')} ResNet-20 steps ({memory.get('seconds')} s): "
+              f"{'steady' if memory.get('passed') else 'CHANGED'}; in use {b.get('inUseBytes')} -> "
+              f"{a.get('inUseBytes')} bytes, device mallocs {b.get('deviceMallocs')} -> {a.get('deviceMallocs')}")
 
     train = lines(out, "train.jsonl")
     epochs = [r for r in train if r.get("kind") == "train"]
