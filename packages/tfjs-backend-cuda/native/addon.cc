@@ -151,8 +151,8 @@ kernels::ConvShape conv_shape(const Napi::Value& v) {
 }
 kernels::PoolShape pool_shape(const Napi::Value& v) {
   std::vector<int64_t> s = numbers(v);
-  if (s.size() != 16) throw std::runtime_error("pool shape: expected 16 numbers");
-  return {s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15]};
+  if (s.size() != 17) throw std::runtime_error("pool shape: expected 17 numbers");
+  return {s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15], s[16]};
 }
 
 BIND(Conv2d, kernels::conv2d(typed<float>(info[1]), typed<float>(info[2]), typed<float>(info[3]), conv_shape(info[0])))

@@ -64,15 +64,11 @@ void col2im(const float* col, const ConvShape& s, int64_t n0, int64_t nb, float*
         int64_t c = i % g.c, w = (i / g.c) % g.w, h = (i / (g.c * g.w)) % g.h, n = i / (g.c * g.w * g.h);
         float sum = 0.0f;
         for (int64_t kh = 0; kh < g.fh; ++kh) {
-          int64_t ih = h + g.pt - kh * g.dh;
-          if (ih < 0 || ih % g.sh != 0) continue;
-          int64_t oh = ih / g.sh;
-          if (oh >= g.oh) continue;
+          const int64_t oh = window_output(h, kh, g.pt, g.dh, g.sh, g.oh);
+          if (oh < 0) continue;
           for (int64_t kw = 0; kw < g.fw; ++kw) {
-            int64_t iw = w + g.pl - kw * g.dw;
-            if (iw < 0 || iw % g.sw != 0) continue;
-            int64_t ow = iw / g.sw;
-            if (ow >= g.ow) continue;
+            const int64_t ow = window_output(w, kw, g.pl, g.dw, g.sw, g.ow);
+            if (ow < 0) continue;
             sum += col[((n * g.oh + oh) * g.ow + ow) * kcols + (kh * g.fw + kw) * g.c + c];
           }
         }
@@ -113,10 +109,9 @@ struct DyLoader {
     if (m >= rows || k >= cols) return 0.0f;
     int64_t co = k % s.co, kw = (k / s.co) % s.fw, kh = k / (s.co * s.fw);
     int64_t w = m % s.w, h = (m / s.w) % s.h, n = m / (s.w * s.h);
-    int64_t ih = h + s.pt - kh * s.dh, iw = w + s.pl - kw * s.dw;
-    if (ih < 0 || iw < 0 || ih % s.sh != 0 || iw % s.sw != 0) return 0.0f;
-    int64_t oh = ih / s.sh, ow = iw / s.sw;
-    if (oh >= s.oh || ow >= s.ow) return 0.0f;
+    const int64_t oh = window_output(h, kh, s.pt, s.dh, s.sh, s.oh);
+    const int64_t ow = window_output(w, kw, s.pl, s.dw, s.sw, s.ow);
+    if (oh < 0 || ow < 0) return 0.0f;
     return dy[((n * s.oh + oh) * s.ow + ow) * s.co + co];
   }
   RT_HD bool cols_contiguous() const { return true; }

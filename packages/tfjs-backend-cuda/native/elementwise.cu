@@ -105,11 +105,7 @@ RT_HD inline float apply_binary_float(int op, float a, float b) {
       return ((a < 0.0f && b < 0.0f) || (a >= 0.0f && b >= 0.0f)) ? r : fmodf(r + b, b);
     }
     case Atan2: return atan2f(a, b);
-    case DivNoNan: return b == 0.0f ? 0.0f : a / b;
     case Prelu: return a < 0.0f ? a * b : a;
-    // Gradients: a is dy, b is the forward input.
-    case ReluGrad: return b > 0.0f ? a : 0.0f;
-    case Relu6Grad: return (b > 0.0f && b < 6.0f) ? a : 0.0f;
     default: return apply_binary<float>(op, a, b);
   }
 }
@@ -162,16 +158,14 @@ void unary(int op, int dtype, const void* x, void* out, int64_t n, float a, floa
 }
 
 bool unary_supports(int op, int dtype) {
-  if (dtype == F32) return op >= 0 && op < kUnaryCount && op != EluGrad;
+  if (dtype == F32) return op >= 0 && op < kUnaryCount;
   return op == Neg || op == Abs || op == Square || op == Sign || op == LogicalNot || op == ClipByValue ||
          op == Relu;
 }
 
 bool binary_supports(int op, int dtype) {
   if (dtype == F32) return op >= 0 && op < kBinaryCount;
-  return !(op == RealDiv || op == Pow || op == Atan2 || op == DivNoNan || op == Prelu || op == ReluGrad ||
-           op == Relu6Grad) &&
-         op >= 0 && op < kBinaryCount;
+  return !(op == RealDiv || op == Pow || op == Atan2 || op == Prelu) && op >= 0 && op < kBinaryCount;
 }
 
 template <class T, class O, class F>

@@ -12,9 +12,22 @@ enum Activation { kActLinear = 0, kActRelu, kActRelu6, kActLeakyRelu, kActElu, k
 struct ConvShape {
   int64_t n, h, w, c, oh, ow, co, fh, fw, sh, sw, dh, dw, pt, pl;
 };
+/** A convolution's shape (co = c) and the window's effective (dilated) size. */
 struct PoolShape {
-  int64_t n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, pt, pl, efh, efw;
+  int64_t n, h, w, c, oh, ow, co, fh, fw, sh, sw, dh, dw, pt, pl, efh, efw;
 };
+
+/**
+ * The output row (or column) whose window meets input row `i` at filter tap `k`, or -1: the one
+ * gather that input gradients (col2im, pooling, implicit GEMM) walk instead of scattering.
+ */
+RT_HD inline int64_t window_output(int64_t i, int64_t k, int64_t pad, int64_t dilation, int64_t stride,
+                                   int64_t outputs) {
+  const int64_t at = i + pad - k * dilation;
+  if (at < 0 || at % stride != 0) return -1;
+  const int64_t o = at / stride;
+  return o < outputs ? o : -1;
+}
 
 // elementwise.cu
 void unary(int op, int dtype, const void* x, void* out, int64_t n, float a, float b);

@@ -8,12 +8,12 @@ namespace ops {
   X(Neg) X(Abs) X(Exp) X(Log) X(Log1p) X(Expm1) X(Sqrt) X(Rsqrt) X(Square) X(Reciprocal) X(Relu) \
   X(Relu6) X(Step) X(Sigmoid) X(Tanh) X(Floor) X(Ceil) X(Round) X(Sign) X(Sin) X(Cos) X(Elu)     \
   X(Selu) X(Softplus) X(Erf) X(LeakyRelu) X(ClipByValue) X(IsNan) X(IsInf) X(IsFinite)            \
-  X(LogicalNot) X(EluGrad)
+  X(LogicalNot)
 
 #define RT_BINARY_OPS(X)                                                                           \
   X(Add) X(Sub) X(Multiply) X(RealDiv) X(Maximum) X(Minimum) X(Pow) X(SquaredDifference)            \
   X(FloorDiv) X(Mod) X(Equal) X(NotEqual) X(Less) X(LessEqual) X(Greater) X(GreaterEqual)          \
-  X(LogicalAnd) X(LogicalOr) X(Atan2) X(DivNoNan) X(Prelu) X(ReluGrad) X(Relu6Grad)
+  X(LogicalAnd) X(LogicalOr) X(Atan2) X(Prelu)
 
 #define RT_REDUCE_OPS(X) X(Sum) X(Mean) X(Max) X(Min) X(Prod) X(All) X(Any) X(ArgMax) X(ArgMin)
 

@@ -63,17 +63,13 @@ void pool_grad(const float* dy, const float* x, const PoolShape& s, bool is_max,
       [=] RT_HD(int64_t i) {
         int64_t c = i % g.c, w = (i / g.c) % g.w, h = (i / (g.c * g.w)) % g.h, n = i / (g.c * g.w * g.h);
         float sum = 0.0f;
-        // Every output whose window holds (h, w): h = oh·sh − pt + kh·dh for some kh.
+        // Every output whose window holds (h, w).
         for (int64_t kh = 0; kh < g.fh; ++kh) {
-          int64_t hc = h + g.pt - kh * g.dh;
-          if (hc < 0 || hc % g.sh != 0) continue;
-          int64_t oh = hc / g.sh;
-          if (oh >= g.oh) continue;
+          const int64_t oh = window_output(h, kh, g.pt, g.dh, g.sh, g.oh);
+          if (oh < 0) continue;
           for (int64_t kw = 0; kw < g.fw; ++kw) {
-            int64_t wc = w + g.pl - kw * g.dw;
-            if (wc < 0 || wc % g.sw != 0) continue;
-            int64_t ow = wc / g.sw;
-            if (ow >= g.ow) continue;
+            const int64_t ow = window_output(w, kw, g.pl, g.dw, g.sw, g.ow);
+            if (ow < 0) continue;
             float d = dy[((n * g.oh + oh) * g.ow + ow) * g.c + c];
             if (is_max) {
               if (argmax_of(x, g, n, c, window_of(g, oh, ow)) == h * g.w + w) sum += d;

@@ -3,7 +3,6 @@ import {
   type backend_util,
   type DataId,
   type DataType,
-  engine,
   KernelBackend,
   type TensorInfo,
   util,
@@ -129,12 +128,6 @@ export class CudaBackend extends KernelBackend {
     return data.ptr;
   }
 
-  /** Whether a tensor's values are only on the host so far (no device copy yet). */
-  isHostOnly(t: TensorInfo): boolean {
-    const data = this.entry(t.dataId);
-    return data.ptr === 0 && data.size > 0;
-  }
-
   override readSync(dataId: DataId): backend_util.BackendValues {
     const data = this.entry(dataId);
     if (data.host) return data.host;
@@ -225,9 +218,4 @@ function toDeviceArray(host: backend_util.TypedArray, dtype: DataType): ArrayBuf
   if (dtype === 'float32') return host instanceof Float32Array ? host : Float32Array.from(host);
   if (host instanceof Int32Array) return host;
   return Int32Array.from(host as ArrayLike<number>);
-}
-
-/** The active engine's backend as the cuda backend (for kernels). */
-export function activeCudaBackend(): CudaBackend {
-  return engine().backend as CudaBackend;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 /** Shapes of convolutions: n, h, w, c, oh, ow, co, fh, fw, sh, sw, dh, dw, padTop, padLeft. */
 export type ConvShape = readonly number[];
-/** Pooling: n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, padTop, padLeft, effectiveFh, effectiveFw. */
+/** Pooling: a ConvShape (co = c), then the effective (dilated) filter height and width. */
 export type PoolShape = readonly number[];
 
 export interface DeviceInit {

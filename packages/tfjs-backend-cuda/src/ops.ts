@@ -34,7 +34,6 @@ export const UNARY_OPS = [
   'IsInf',
   'IsFinite',
   'LogicalNot',
-  'EluGrad',
 ] as const;
 
 export const BINARY_OPS = [
@@ -57,10 +56,7 @@ export const BINARY_OPS = [
   'LogicalAnd',
   'LogicalOr',
   'Atan2',
-  'DivNoNan',
   'Prelu',
-  'ReluGrad',
-  'Relu6Grad',
 ] as const;
 
 export const REDUCE_OPS = ['Sum', 'Mean', 'Max', 'Min', 'Prod', 'All', 'Any', 'ArgMax', 'ArgMin'] as const;

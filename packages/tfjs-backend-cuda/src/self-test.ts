@@ -58,8 +58,6 @@ interface Case {
   reference?: Op;
   /** Gradients with respect to these inputs (of Σ w·output for a fixed random w). */
   grads?: number[];
-  gradOp?: Op;
-  gradReference?: Op;
   /** Relative tolerance at fp32; scaled for tf32/bf16 where products are involved. */
   tolerance?: number;
   products?: boolean;

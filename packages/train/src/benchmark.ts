@@ -130,7 +130,6 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
   }
 }
 
-/** What a benchmark ran on, stored beside its results. */
 /** The GPU under the `cuda` backend and the precision it computes in, for benchmark records. */
 async function describeGpu(): Promise<Record<string, string | number>> {
   try {
@@ -165,6 +164,7 @@ async function describeGpu(): Promise<Record<string, string | number>> {
   }
 }
 
+/** What a benchmark ran on, stored beside its results. */
 export async function describeMachine(): Promise<Record<string, string | number>> {
   const cpus = os.cpus();
   const backend = tf.getBackend();

@@ -25,7 +25,7 @@ import {
   type TransposeAttrs,
   util,
 } from '@tensorflow/tfjs-core';
-import { type CudaBackend, onDevice } from '../backend';
+import { type CudaBackend, deviceType, onDevice } from '../backend';
 import { cudaKernel, type KernelArgs, runOnCpu } from '../fallback';
 import { reshaped } from './elementwise';
 
@@ -127,12 +127,7 @@ function pad(args: KernelArgs): TensorInfo | TensorInfo[] {
   const before = paddings.map((p) => p[0]!);
   const bits = valueBits(constantValue, x.dtype);
   if (util.sizeFromShape(x.shape) === 0) {
-    backend.addon.fill(
-      x.dtype === 'float32' ? 0 : 1,
-      backend.ptr(out),
-      util.sizeFromShape(outShape),
-      constantValue,
-    );
+    backend.addon.fill(deviceType(x.dtype), backend.ptr(out), util.sizeFromShape(outShape), constantValue);
     return out;
   }
   backend.addon.pad(backend.ptr(x), x.shape, before, bits, backend.ptr(out), outShape);

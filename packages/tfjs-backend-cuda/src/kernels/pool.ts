@@ -14,27 +14,11 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { CudaBackend } from '../backend';
 import { cudaKernel, type KernelArgs, runOnCpu } from '../fallback';
+import { convShape } from './conv';
 
-/** The 16 numbers native/kernels.hpp's PoolShape holds. */
-export function poolShape(info: backend_util.Conv2DInfo): number[] {
-  return [
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.dilationHeight,
-    info.dilationWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-    info.effectiveFilterHeight,
-    info.effectiveFilterWidth,
-  ];
+/** native/kernels.hpp's PoolShape: the convolution shape, then the window's effective size. */
+function poolShape(info: backend_util.Conv2DInfo): number[] {
+  return [...convShape(info), info.effectiveFilterHeight, info.effectiveFilterWidth];
 }
 
 function poolInfo(x: TensorInfo, attrs: MaxPoolAttrs | AvgPoolAttrs): backend_util.Conv2DInfo {
