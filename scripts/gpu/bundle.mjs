@@ -35,12 +35,9 @@ function workspaceSource(name) {
   return existsSync(file) ? file : undefined;
 }
 
-const cudaPresent = workspaceSource('tfjs-backend-cuda') !== undefined;
-
 /**
  * Resolves the workspace packages to their sources, routes `sharp` through sharp-shim.cjs (which
- * loads the real one when it resolves beside the bundle), and stands a stub in for the CUDA
- * package while it does not exist yet, so that everything else still bundles.
+ * loads the real one when it resolves beside the bundle).
  */
 const workspacePlugin = {
   name: 'workspace',
@@ -48,14 +45,8 @@ const workspacePlugin = {
     b.onResolve({ filter: /^@resnet-ts\/[^/]+$/ }, (a) => {
       const name = a.path.slice('@resnet-ts/'.length);
       const file = workspaceSource(name);
-      if (file) return { path: file };
-      if (a.path === CUDA) return { path: CUDA, namespace: 'missing' };
-      return undefined;
+      return file ? { path: file } : undefined;
     });
-    b.onLoad({ filter: /.*/, namespace: 'missing' }, (a) => ({
-      contents: `module.exports = { missing: ${JSON.stringify(`${a.path} was not in the tree when ${path.relative(root, fileURLToPath(import.meta.url))} ran (packages/tfjs-backend-cuda/src/index.ts is missing)`)} };`,
-      loader: 'js',
-    }));
     const shim = path.join(root, 'scripts', 'gpu', 'sharp-shim.cjs');
     b.onResolve({ filter: /^sharp$/ }, (a) =>
       a.importer === shim ? { path: 'sharp', external: true } : { path: shim },
@@ -69,7 +60,7 @@ const workspacePlugin = {
  * tfjs engine, one kernel registry) before any other code runs; unknown ones fall through to Node.
  */
 function preamble(main) {
-  const lazy = [ONEDNN, ...(cudaPresent ? [CUDA] : [])]
+  const lazy = [ONEDNN, CUDA]
     .map((name) => `  ${JSON.stringify(name)}: () => require(${JSON.stringify(name)}),`)
     .join('\n');
   return `const Module = require('node:module');
@@ -191,7 +182,6 @@ async function main() {
       copyFileSync(path.join(dir, file), path.join(headers, file));
     }
   }
-  if (!cudaPresent) console.log(`${CUDA}: no sources yet; bundled a stub that reports it missing`);
 
   if (args.has('--sharp')) {
     const modules = path.join(root, 'node_modules');
