@@ -1,3 +1,4 @@
+import { buildAlexNet } from './alexnet';
 import { countFlops, countParams, summary } from './count';
 import { withPlaceholderWeights } from './layer-helpers';
 import { buildResNet } from './resnet';
@@ -94,6 +95,30 @@ describe('summary', () => {
     expect(text).toContain('predictions');
     expect(text).toMatch(/FLOPs: 0\.041 G multiply-adds per image/);
     expect(text).toMatch(/Parameters: 271,098 \(269,722 trainable\)/);
+    model.dispose();
+  });
+
+  it('fits every column to its widest cell, so no shape or name is cut', () => {
+    const model = withPlaceholderWeights(() => buildResNet({ depth: 50, numClasses: 1000 }));
+    const lines = summary(model).split('\n');
+    const row = (layer: string) => lines.find((l) => l.startsWith(`${layer} `)) ?? '';
+    // tfjs's fixed fractions of a line printed `[null,56,56,6` here.
+    expect(row('pool1_pool')).toMatch(/ \[null,56,56,64\] +0 +pool1_pad\[0\]\[0\]$/);
+    expect(row('conv5_block3_add')).toContain('[[null,7,7,2048],[null,7,7,2048]] ');
+    expect(row('conv2_block1_0_conv')).toMatch(/ \[null,56,56,256\] +16384 +pool1_pool\[0\]\[0\]$/);
+    const rules = lines.filter((l) => /^[_=]+$/.test(l));
+    expect(new Set(rules.map((l) => l.length)).size).toBe(1);
+    expect(Math.max(...lines.map((l) => l.length))).toBe(rules[0]!.length);
+    model.dispose();
+  });
+
+  it('a sequential-like model (AlexNet) gets four columns and rules as long as them', () => {
+    const model = withPlaceholderWeights(() => buildAlexNet({ numClasses: 10 }));
+    const lines = summary(model).split('\n');
+    expect(lines[1]).not.toContain('Receives inputs');
+    const rules = lines.filter((l) => /^[_=]+$/.test(l));
+    expect(Math.max(...lines.map((l) => l.length))).toBe(rules[0]!.length);
+    expect(lines.find((l) => l.startsWith('conv1 '))).toMatch(/\[null,55,55,96\] +34944$/);
     model.dispose();
   });
 });

@@ -68,10 +68,58 @@ export function countFlops(subject: FlopsSubject): number {
   }
 }
 
-/** Keras-style layer table followed by parameter and FLOP totals. */
-export function summary(model: tfl.LayersModel, lineLength = 120): string {
+const SUMMARY_HEADERS = ['Layer (type)', 'Input Shape', 'Output shape', 'Param #', 'Receives inputs'];
+
+/**
+ * Where each column of tfjs's summary table ends, each as wide as its widest cell: tfjs cuts a cell
+ * at its column's end (and blanks the cell's last character), so fixed fractions of a line cut the
+ * shapes of wide layers (`[null,56,56,6`).
+ */
+function summaryColumns(model: tfl.LayersModel): number[] {
+  const widths = SUMMARY_HEADERS.map((header) => header.length);
+  const fit = (column: number, text: string) => {
+    widths[column] = Math.max(widths[column] as number, text.length);
+  };
+  for (const layer of model.layers) {
+    fit(0, `${layer.name} (${layer.getClassName()})`);
+    // As tfjs writes the cells (and 'multiple' where it cannot).
+    try {
+      fit(1, layer.inboundNodes.map((node) => JSON.stringify(node.inputShapes)).join(','));
+    } catch {
+      fit(1, 'multiple');
+    }
+    try {
+      fit(2, JSON.stringify(layer.outputShape));
+    } catch {
+      fit(2, 'multiple');
+    }
+    fit(3, String(layer.countParams()));
+    for (const node of layer.inboundNodes) {
+      node.inboundLayers.forEach((inbound, i) => {
+        fit(4, `${inbound.name}[${node.nodeIndices[i]}][${node.tensorIndices[i]}]`);
+      });
+    }
+  }
+  // One more than the widest cell: the blanked last character becomes the gap between columns.
+  let end = 0;
+  return widths.map((width) => {
+    end += width + 1;
+    return end;
+  });
+}
+
+/** Keras-style layer table followed by parameter and FLOP totals; no cell is cut. */
+export function summary(model: tfl.LayersModel): string {
+  const positions = summaryColumns(model);
   const lines: string[] = [];
-  model.summary(lineLength, [0.4, 0.65, 0.77, 1], (...message: unknown[]) => lines.push(message.join(' ')));
+  model.summary(positions.at(-1), positions, (...message: unknown[]) =>
+    lines.push(message.join(' ').trimEnd()),
+  );
+  // A sequential-like model (AlexNet) has no 'Receives inputs' column: rules end with its last one.
+  if (!lines[1]?.includes(SUMMARY_HEADERS[4] as string)) {
+    const end = positions[3] as number;
+    for (const [i, line] of lines.entries()) if (/^[_=]+$/.test(line)) lines[i] = line.slice(0, end);
+  }
   const params = countParams(model);
   let flops: string;
   try {
