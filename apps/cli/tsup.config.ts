@@ -1,4 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { packageConfig } from '../../tsup.shared';
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 // An executable, not a library: one ESM entry with a shebang, no type declarations.
 export default packageConfig({
@@ -7,4 +12,5 @@ export default packageConfig({
   dts: false,
   banner: { js: '#!/usr/bin/env node' },
   external: [/^@tensorflow\//, /^@resnet-ts\//, 'commander', 'cli-progress'],
+  define: { __RESNET_CLI_VERSION__: JSON.stringify(version) },
 });

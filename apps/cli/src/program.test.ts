@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { encodeImage } from '@resnet-ts/augment';
+import { trainConfigSchema } from '@resnet-ts/train';
+import { fieldNames } from './commands/train';
 import type { Io } from './io';
-import { run } from './program';
+import { createProgram, run } from './program';
 
 /**
  * Captures output; `interruptWhen` fires the Ctrl-C handler when stderr shows a matching line.
@@ -228,6 +231,58 @@ describe('resnet train / eval / predict', () => {
     expect(second.err()).toMatch(/resuming epoch 1 at batch 1 \(step 1\)/);
   });
 
+  it('a smoke run: --limit-per-class and --max-steps stop early with a model; a changed limit is refused; --max-steps 0 finishes it', async () => {
+    const dir = path.join(path.dirname(runDir), 'smoke');
+    const argv = ['train', '--data', data, '--epochs', '2', ...common(), '--limit-per-class', '8'];
+    const smoke = testIo();
+    expect(await run([...argv, '--max-steps', '3', '--out', dir], smoke.io)).toBe(0);
+    // 8 of each class's 20, then the split: 6 + 2 per class; 18 images are 2 steps of 16 per epoch.
+    expect(smoke.err()).toMatch(
+      /3 classes, 18 training \/ 6 validation images; .* 2 steps per epoch; stopping after step 3 \(--max-steps\)/,
+    );
+    expect(smoke.err()).toMatch(/class counts: blue 6, green 6, red 6/);
+    expect(smoke.out()).toMatch(
+      new RegExp(
+        `stopped early at step 3 \\(--max-steps\\).*Continue with: resnet train --resume --out ${dir} --max-steps 0`,
+      ),
+    );
+    const evaluation = testIo();
+    expect(await run(['eval', '--model', dir, '--json'], evaluation.io)).toBe(0);
+    expect(JSON.parse(evaluation.out()).count).toBe(6);
+
+    const changed = testIo();
+    expect(await run(['train', '--resume', '--limit-per-class', '10', '--out', dir], changed.io)).toBe(1);
+    expect(changed.err()).toMatch(
+      /^resnet: --limit-per-class must stay 8 in a resumed run \(a resumed run may change only --data, --val-data, --epochs, .*--max-steps\)\n$/,
+    );
+    const rest = testIo();
+    expect(await run(['train', '--resume', '--max-steps', '0', '--out', dir], rest.io)).toBe(0);
+    expect(rest.err()).toMatch(/resuming epoch 2 at batch 1 \(step 3\)/);
+    expect(rest.err()).not.toMatch(/stopping after step/);
+    expect(rest.out()).not.toMatch(/stopped early/);
+    const logged = (await readFile(path.join(dir, 'logs', 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(logged.filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual([1, 2]);
+  });
+
+  it('weights replaced by random bytes of the same size: eval and predict name the file and fail', async () => {
+    const dir = path.join(path.dirname(runDir), 'smoke'); // the smoke run's finished model
+    const weights = path.join(dir, 'model', 'weights.bin');
+    await writeFile(weights, randomBytes((await stat(weights)).size));
+    const evaluation = testIo();
+    expect(await run(['eval', '--model', dir], evaluation.io)).toBe(1);
+    expect(evaluation.err()).toMatch(
+      new RegExp(`^resnet: .*${weights}: its SHA-256 differs .* the weights are damaged or were replaced`),
+    );
+    expect(evaluation.err().trim().split('\n')).toHaveLength(1);
+    expect(evaluation.out()).toBe('');
+    const predict = testIo();
+    expect(await run(['predict', '--model', dir, path.join(data, 'red', '0.png')], predict.io)).toBe(1);
+    expect(predict.err()).toMatch(/model\/weights.bin: its SHA-256 differs/);
+  });
+
   it('Ctrl-C before the first step saves nothing, and the same command then starts afresh', async () => {
     const dir = path.join(path.dirname(runDir), 'stopped-early');
     const argv = ['train', '--data', data, '--epochs', '1', ...common(), '--out', dir];
@@ -262,11 +317,58 @@ describe('bad input fails with one clear line and a non-zero exit', () => {
     [
       'unknown model',
       () => ['train', '--data', data, '--model', 'vgg16', '--out', `${runDir}-fresh`],
-      /model: expected resnet<depth>/,
+      /^resnet: --model must be resnet<depth> \(e.g. resnet20, .*\) or alexnet \(got "vgg16"\)\n$/,
       1,
     ],
     ['bad number', () => freshTrain('--lr', 'fast'), /--lr <rate>' argument 'fast' is invalid/, 2],
-    ['out-of-range value', () => freshTrain('--val-split', '1.5'), /valSplit: /, 1],
+    [
+      'out-of-range value',
+      () => freshTrain('--val-split', '1.5'),
+      /^resnet: --val-split must be less than 1 \(got 1.5\)\n$/,
+      1,
+    ],
+    [
+      'unknown schedule',
+      () => freshTrain('--schedule', 'bogus'),
+      /^resnet: --schedule must be one of constant, cosine, onecycle, piecewise:<m1>,<m2>\[@epoch\|@step\] \(got "bogus"\)\n$/,
+      1,
+    ],
+    [
+      'negative learning rate',
+      () => freshTrain('--lr', '-0.1'),
+      /^resnet: --lr must be greater than 0 \(got -0.1\)\n$/,
+      1,
+    ],
+    [
+      'negative step limit',
+      () => freshTrain('--max-steps', '-1'),
+      /^resnet: --max-steps must be at least 0 \(got -1\)\n$/,
+      1,
+    ],
+    [
+      'missing --data',
+      () => ['train', '--model', 'resnet8', '--out', `${runDir}-fresh`],
+      /^resnet: --data is required\n$/,
+      1,
+    ],
+    [
+      'two bad flags',
+      () => [
+        'train',
+        '--data',
+        data,
+        '--model',
+        'resnet8',
+        '--momentum',
+        '1',
+        '--label-smoothing',
+        '-1',
+        '--out',
+        `${runDir}-fresh`,
+      ],
+      /^resnet: --momentum must be less than 1 \(got 1\); --label-smoothing must be at least 0 \(got -1\)\n$/,
+      1,
+    ],
     ['bad optimizer', () => freshTrain('--optimizer', 'lion'), /Allowed choices are sgd, adam, adamw/, 2],
     [
       'bad convolution layout',
@@ -328,7 +430,13 @@ describe('bad input fails with one clear line and a non-zero exit', () => {
     [
       'missing model dir',
       () => ['eval', '--model', '/nonexistent/run'],
-      /\/nonexistent\/run\/model\/labels.json: does not exist/,
+      /^resnet: \/nonexistent\/run: the model directory does not exist\n$/,
+      1,
+    ],
+    [
+      'missing model dir (predict)',
+      () => ['predict', '--model', '/nonexistent/run', path.join(data, 'red', '0.png')],
+      /^resnet: \/nonexistent\/run: the model directory does not exist\n$/,
       1,
     ],
     ['unknown summary model', () => ['summary', '--model', 'resnet21'], /depth/, 1],
@@ -387,8 +495,20 @@ describe('bad input fails with one clear line and a non-zero exit', () => {
     expect(
       await run(['train', '--config', path.join(root, 'run.json'), '--out', path.join(root, 'r3')], io.io),
     ).toBe(1);
-    expect(io.err()).toMatch(/batchSize: /);
+    // A field from --config is named as written there.
+    expect(io.err()).toMatch(
+      `resnet: batchSize in ${path.join(root, 'run.json')} must be greater than 0 (got -4)\n`,
+    );
     expect(io.err().trim().split('\n')).toHaveLength(1);
+    await writeFile(path.join(root, 'partial.json'), JSON.stringify({ model: 'resnet8' }));
+    io = testIo();
+    expect(
+      await run(
+        ['train', '--config', path.join(root, 'partial.json'), '--out', path.join(root, 'r3')],
+        io.io,
+      ),
+    ).toBe(1);
+    expect(io.err()).toBe('resnet: --data is required\n');
 
     const dir = path.join(root, 'r4');
     io = testIo(/step 1\//);
@@ -401,7 +521,54 @@ describe('bad input fails with one clear line and a non-zero exit', () => {
   });
 });
 
+describe('config errors name the flag', () => {
+  const train = () => createProgram(testIo().io, () => {}).commands.find((c) => c.name() === 'train')!;
+
+  it('every train flag but --config, --out and --resume sets the config field of its name, and errors name the flag', () => {
+    const fields = Object.keys(trainConfigSchema.shape);
+    const options = train().options;
+    expect(options.filter((o) => !fields.includes(o.attributeName())).map((o) => o.long)).toEqual([
+      '--config',
+      '--out',
+      '--resume',
+    ]);
+    const { name, mention } = fieldNames({ out: 'run' }, options, {});
+    for (const option of options.filter((o) => fields.includes(o.attributeName()))) {
+      expect(name(option.attributeName())).toBe(option.long);
+    }
+    expect(name('batchSize')).toBe('--batch-size');
+    expect(name('nesterov')).toBe('--no-nesterov');
+    expect(name('schedule.minLr')).toBe('--schedule (minLr)');
+    expect(mention('reportImages')).toBe('reportImages'); // no flag: the field's name
+  });
+
+  it('a field from --config is named as written there, unless a flag overrides it', () => {
+    const options = train().options;
+    const fromFile = { lr: 0.5, epochs: 3 };
+    const { name, mention } = fieldNames({ out: 'run', config: 'run.json', epochs: 4 }, options, fromFile);
+    expect(name('lr')).toBe('lr in run.json');
+    expect(name('epochs')).toBe('--epochs');
+    expect(name('data')).toBe('--data');
+    expect(mention('lr')).toBe('--lr');
+  });
+});
+
 describe('resnet summary and augment', () => {
+  it('summary prints every column whole: the shapes of ResNet-50 are not cut', async () => {
+    const io = testIo();
+    expect(await run(['summary', '--model', 'resnet50'], io.io)).toBe(0);
+    const lines = io.out().split('\n');
+    const row = (layer: string) => lines.find((l) => l.startsWith(`${layer} `)) ?? '';
+    expect(row('pool1_pool')).toMatch(
+      /^pool1_pool \(MaxPooling2D\) +\[\[null,114,114,64\]\] +\[null,56,56,64\] +0 +pool1_pad\[0\]\[0\]$/,
+    );
+    expect(row('conv5_block3_add')).toMatch(
+      /\[\[null,7,7,2048\],\[null,7,7,2048\]\] +\[null,7,7,2048\] +0 +conv5_block2_out\[0\]\[0\]$/,
+    );
+    expect(row('predictions')).toMatch(/\[null,1000\] +2049000 +avg_pool\[0\]\[0\]$/);
+    expect(io.out()).toMatch(/Parameters: 25,6\d\d,\d{3} \(25,5\d\d,\d{3} trainable\)/);
+  });
+
   it('summary reports parameters and FLOPs', async () => {
     const io = testIo();
     expect(await run(['summary', '--model', 'resnet20', '--json'], io.io)).toBe(0);

@@ -1,6 +1,7 @@
 import { AUGMENT_PRESETS, BACKENDS, CONV_LAYOUTS, PRECISIONS } from '@resnet-ts/train';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runAugment } from './commands/augment';
+import { runDoctor } from './commands/doctor';
 import { runEval } from './commands/eval';
 import { runPredict } from './commands/predict';
 import { runScrape } from './commands/scrape';
@@ -8,6 +9,7 @@ import { runSummary } from './commands/summary';
 import { runTrain } from './commands/train';
 import type { Io } from './io';
 import { integer, json, number, positiveInteger } from './parse';
+import { CLI_VERSION } from './version';
 
 /** The TensorFlow.js backend; train leaves the default to the run's config (auto, or what it resumed with). */
 const backendOption = (defaultValue?: string) => {
@@ -45,6 +47,7 @@ const ttaOption = () =>
 export function createProgram(io: Io, setExitCode: (code: number) => void): Command {
   const program = new Command('resnet')
     .description('Train, evaluate and ship ResNets on TensorFlow.js')
+    .version(CLI_VERSION, '-V, --version', 'print the version')
     // One line per error, the usage hint on it (commander would print the hint on a second line).
     .configureOutput({
       writeOut: io.stdout,
@@ -73,6 +76,11 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     )
     .option('--image-size <pixels>', 'resize images to this square size', positiveInteger)
     .option('--epochs <n>', 'epochs to train (default 30)', positiveInteger)
+    .option(
+      '--max-steps <n>',
+      'stop after this many optimizer steps in all, saving the checkpoint, model and report (a smoke run; 0: no limit, e.g. to finish it with --resume)',
+      integer,
+    )
     .option('--batch-size <n>', 'images per step (default 128)', positiveInteger)
     .option('--lr <rate>', 'base (peak) learning rate (default 0.1)', number)
     .option('--schedule <name>', 'onecycle|cosine|constant|piecewise:<m1>,<m2>[@epoch] (default onecycle)')
@@ -94,6 +102,11 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
       number,
     )
     .option('--val-split <fraction>', 'stratified validation fraction of --data (default 0.1)', number)
+    .option(
+      '--limit-per-class <n>',
+      'use at most this many images of each class, chosen by --seed, before the split (a smoke run)',
+      positiveInteger,
+    )
     .option('--augment <spec>', 'standard|flip|none, or a JSON pipeline {"steps":[…]} / @file', augmentSpec)
     .addOption(
       new Option('--normalization <mode>', 'input normalisation').choices([
@@ -124,7 +137,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--cache-dir <dir>', 'dataset cache (default ~/.cache/resnet-ts)')
     .requiredOption('--out <runDir>', 'run directory: checkpoint, logs, models, report')
     .option('--resume', 'continue the run in --out from its checkpoint')
-    .action(async (options) => setExitCode(await runTrain(options, io)));
+    .action(async (options, command: Command) => setExitCode(await runTrain(options, io, command.options)));
 
   program
     .command('eval')
@@ -230,6 +243,14 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--seed <n>', 'seed for random classes', integer)
     .option('--json', 'print the report as JSON')
     .action(async (options) => setExitCode(await runScrape(options, io)));
+
+  program
+    .command('doctor')
+    .description(
+      'check this machine: each backend and why it is unavailable, oneDNN, CUDA toolkit and GPU, data cache, and the fix for what is missing',
+    )
+    .option('--json', 'print JSON')
+    .action(async (options) => setExitCode(await runDoctor(options, io)));
 
   return program;
 }

@@ -24,6 +24,7 @@ export {
   type ResizeOptions,
   resizeImage,
   sniffFormat,
+  type ValidateOptions,
   type Validation,
   validateImage,
 } from './validate';

@@ -45,6 +45,7 @@ export function onDevice(dtype: DataType): boolean {
  * queued on one CUDA stream, so the host waits only for reads.
  */
 export class CudaBackend extends KernelBackend {
+  /** The native addon's bindings, for this package's kernels. @internal */
   readonly addon: CudaAddon;
   readonly allocator: CachingAllocator;
   private readonly store = new WeakMap<DataId, TensorData>();

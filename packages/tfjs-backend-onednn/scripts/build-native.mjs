@@ -1,6 +1,7 @@
-// Builds the oneDNN addon with node-gyp. Without oneDNN's headers it explains what to install and,
-// at install time (--optional) or outside CI, exits 0 so `npm ci` never breaks: selecting the
-// `onednn` backend then fails with the same explanation.
+// Builds the oneDNN addon with node-gyp (at install time, only when no prebuilt addon loads).
+// Without oneDNN's headers it explains what to install and, at install time (--optional) or outside
+// CI, exits 0 so `npm ci` never breaks: selecting the `onednn` backend then fails with the same
+// explanation.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,6 +23,21 @@ function giveUp(reason) {
   }
   console.warn(`warning: ${message} The 'onednn' backend will be unavailable.`);
   process.exit(0);
+}
+
+// Installed from the registry with a prebuilt addon for this platform that loads: nothing to build
+// (no compiler, no oneDNN needed). A source build (npm rebuild, npm run build) always builds.
+if (optional && prebuiltLoads()) process.exit(0);
+
+function prebuiltLoads() {
+  if (!existsSync(join(root, 'prebuilds'))) return false;
+  const check = `const p=require('node-gyp-build').path(${JSON.stringify(root)});if(!/prebuilds/.test(p))process.exit(1);require(p)`;
+  const result = spawnSync(process.execPath, ['-e', check], {
+    cwd: root,
+    stdio: 'ignore',
+    env: { ...process.env, PREBUILDS_ONLY: '1' },
+  });
+  return result.status === 0;
 }
 
 const includeDirs = [

@@ -5,7 +5,7 @@ registerOneDnnBackend();
 
 export { OneDnnBackend } from './backend';
 export { bufferPoolUsage, setBufferPoolLimit } from './buffer-pool';
-export { INSTALL_HINT, unavailableReason } from './native';
+export { addonLocation, INSTALL_HINT, unavailableReason } from './native';
 export { BACKEND_NAME, BACKEND_PRIORITY, NATIVE_KERNELS, registerOneDnnBackend } from './register';
 
 /** True when the native addon loaded, so `tf.setBackend('onednn')` will succeed. */

@@ -127,26 +127,46 @@ export const INSTALL_HINT =
 
 let addon: OneDnnAddon | undefined;
 let loadError: string | undefined;
+let addonFile: string | undefined;
 
-/** Path of the compiled addon: ONEDNN_ADDON_PATH, or build/Release beside src/ and dist/. */
-function addonPath(): string {
-  return process.env.ONEDNN_ADDON_PATH ?? join(__dirname, '..', 'build', 'Release', 'onednn.node');
+const packageRoot = join(__dirname, '..');
+
+/**
+ * Path of the addon: ONEDNN_ADDON_PATH; else a source build in build/Release; else the prebuilt one
+ * the published package ships in prebuilds/<platform>-<arch>/ (found by node-gyp-build, the
+ * ecosystem's resolver for prebuildify's layout); undefined when there is neither.
+ */
+function addonPath(): string | undefined {
+  if (process.env.ONEDNN_ADDON_PATH) return process.env.ONEDNN_ADDON_PATH;
+  const nodeGypBuild = createRequire(__filename)('node-gyp-build') as { path: (dir: string) => string };
+  try {
+    return nodeGypBuild.path(packageRoot);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Loads the addon once; returns undefined (and remembers why) when it cannot be loaded. */
 export function loadAddon(): OneDnnAddon | undefined {
   if (addon || loadError) return addon;
   const path = addonPath();
-  if (!existsSync(path)) {
-    loadError = `the native addon was not built (${path} is missing)`;
+  if (!path || !existsSync(path)) {
+    loadError = `the native addon was not built (${path ?? join(packageRoot, 'build', 'Release', 'onednn.node')} is missing, and there is no prebuilt addon for ${process.platform}-${process.arch})`;
     return undefined;
   }
   try {
     addon = createRequire(__filename)(path) as OneDnnAddon;
+    addonFile = path;
   } catch (error) {
     loadError = `the native addon failed to load: ${(error as Error).message}`;
   }
   return addon;
+}
+
+/** The file the addon was loaded from (a source build or the prebuilt one); undefined if not loaded. */
+export function addonLocation(): string | undefined {
+  loadAddon();
+  return addonFile;
 }
 
 /** Why the backend is unavailable, as one actionable sentence; undefined when it is available. */

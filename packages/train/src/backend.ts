@@ -91,15 +91,55 @@ async function activate(choice: Exclude<BackendChoice, 'auto'>): Promise<string>
   return plugin.backend;
 }
 
+/** `auto` found no backend faster than the pure-JS cpu one, and was told not to take that. */
+export class NoFastBackendError extends BackendError {
+  override name = 'NoFastBackendError';
+  constructor(
+    /** Why each faster backend did not load (one message per backend, as `useBackend` reports them). */
+    readonly skipped: string[],
+  ) {
+    super(`no fast backend loaded: ${fastBackendFixes(skipped).join('; ')}`.replace(/\.*$/, ''));
+  }
+}
+
+/**
+ * Of the reasons faster backends did not load, those a user can act on here: oneDNN's (the fast CPU
+ * path, on any machine), and CUDA's unless there is simply no GPU. The libtensorflow bindings are
+ * not the fix (they download at install and are slower than oneDNN), so they are left out.
+ */
+function fastBackendFixes(skipped: string[]): string[] {
+  const fixes = skipped.filter(
+    (reason) =>
+      reason.startsWith('backend onednn:') ||
+      (reason.startsWith('backend cuda:') && !/no usable CUDA GPU|not installed/.test(reason)),
+  );
+  return fixes.length > 0 ? fixes : skipped;
+}
+
+/** Options of `useBackend`. */
+export interface UseBackendOptions {
+  /**
+   * Whether `auto` may end on the pure-JS `cpu` backend (default true: fine for a few predictions).
+   * Training passes false: there cpu is about three orders of magnitude slower than oneDNN, so
+   * `auto` throws `NoFastBackendError` instead, and cpu trains only when named.
+   */
+  allowSlowCpu?: boolean;
+}
+
 /**
  * Activates a TensorFlow.js backend. `auto` takes the fastest that loads (CUDA, oneDNN, libtensorflow,
  * pure JS) and reports what it skipped and why; a named backend that cannot load is an error that
  * says how to install it.
  */
-export async function useBackend(choice: BackendChoice): Promise<{ backend: string; skipped: string[] }> {
+export async function useBackend(
+  choice: BackendChoice,
+  options: UseBackendOptions = {},
+): Promise<{ backend: string; skipped: string[] }> {
+  silenceNodeBanner();
   if (choice !== 'auto') return { backend: await activate(choice), skipped: [] };
   const skipped: string[] = [];
   for (const candidate of AUTO_ORDER) {
+    if (candidate === 'cpu' && options.allowSlowCpu === false) throw new NoFastBackendError(skipped);
     try {
       return { backend: await activate(candidate), skipped };
     } catch (error) {
@@ -107,6 +147,72 @@ export async function useBackend(choice: BackendChoice): Promise<{ backend: stri
     }
   }
   throw new BackendError(`no backend could be loaded: ${skipped.join('; ')}`);
+}
+
+/**
+ * The one line an inference command prints when `auto` fell through to the pure-JS cpu backend:
+ * that it did, and what would make it fast. `undefined` when a fast backend is active.
+ */
+export function slowBackendNotice(backend: string, skipped: string[]): string | undefined {
+  if (backend !== 'cpu' || skipped.length === 0) return undefined;
+  return `no fast backend loaded, running on the slow pure-JS cpu backend: ${fastBackendFixes(skipped).join('; ')}`.replace(
+    /\.*$/,
+    '',
+  );
+}
+
+/**
+ * tfjs's cpu backend tells Node users to install tfjs-node on its first use: the wrong advice here
+ * (oneDNN is the fast path, and commands say when it is missing), so the banner is switched off.
+ */
+function silenceNodeBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
+}
+
+/** Whether one backend can run here, without activating it. */
+export interface BackendStatus {
+  name: Exclude<BackendChoice, 'auto'>;
+  available: boolean;
+  /** Why not, and how to fix it (when not available). */
+  reason?: string;
+  /** The package behind it (none for cpu). */
+  module?: string;
+  /** Trains at native speed (everything but the pure-JS cpu backend and wasm, which cannot train). */
+  trains: boolean;
+}
+
+/**
+ * Every backend and whether it loads here, fastest first (what `resnet doctor` shows). Loads the
+ * optional packages but activates none, so the current backend stays as it was.
+ */
+export async function probeBackends(): Promise<BackendStatus[]> {
+  const order: Exclude<BackendChoice, 'auto'>[] = [...AUTO_ORDER.filter((b) => b !== 'cpu'), 'wasm', 'cpu'];
+  const statuses: BackendStatus[] = [];
+  for (const name of order) {
+    if (name === 'cpu') {
+      statuses.push({ name, available: true, trains: false });
+      continue;
+    }
+    const plugin = PLUGINS[name];
+    const trains = name !== 'wasm';
+    let loaded: { unavailableReason?: () => string | undefined };
+    try {
+      loaded = (await loadOptional(plugin.module)) as typeof loaded;
+    } catch {
+      statuses.push({
+        name,
+        available: false,
+        reason: `${plugin.module} is not installed; ${plugin.install}`,
+        module: plugin.module,
+        trains,
+      });
+      continue;
+    }
+    const reason = loaded.unavailableReason?.();
+    statuses.push({ name, available: !reason, reason, module: plugin.module, trains });
+  }
+  return statuses;
 }
 
 /**

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { readJson, recoverDir, writeDirAtomic } from './files';
 import type { ClassificationMetrics } from './metrics';
+import { sha256 } from './model-io';
 import type { Optimizer } from './optim';
 
 export interface SplitMetrics {
@@ -49,22 +50,29 @@ export interface TrainState {
 
 interface NamedTensorsFile {
   specs: tf.io.WeightsManifestEntry[];
+  /** SHA-256 (hex) of the `.bin`; absent in checkpoints written before it was recorded. */
+  sha256?: string;
 }
 
 async function writeTensors(dir: string, base: string, tensors: tf.NamedTensorMap): Promise<void> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
-  await writeFile(path.join(dir, `${base}.bin`), new Uint8Array(tf.io.CompositeArrayBuffer.join(data)));
-  await writeFile(path.join(dir, `${base}.json`), JSON.stringify({ specs } satisfies NamedTensorsFile));
+  const bytes = new Uint8Array(tf.io.CompositeArrayBuffer.join(data));
+  await writeFile(path.join(dir, `${base}.bin`), bytes);
+  await writeFile(
+    path.join(dir, `${base}.json`),
+    JSON.stringify({ specs, sha256: sha256(bytes) } satisfies NamedTensorsFile),
+  );
 }
 
 async function readTensors(dir: string, base: string): Promise<tf.NamedTensorMap> {
-  const { specs } = await readJson<NamedTensorsFile>(path.join(dir, `${base}.json`));
+  const { specs, sha256: recorded } = await readJson<NamedTensorsFile>(path.join(dir, `${base}.json`));
   const file = path.join(dir, `${base}.bin`);
   const bytes = await readFile(file).catch(() => {
     throw new Error(`${file}: missing; the checkpoint is incomplete`);
   });
+  let tensors: tf.NamedTensorMap;
   try {
-    return tf.io.decodeWeights(
+    tensors = tf.io.decodeWeights(
       bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
       specs,
     );
@@ -73,6 +81,14 @@ async function readTensors(dir: string, base: string): Promise<tf.NamedTensorMap
       `${file}: does not match ${base}.json (${(error as Error).message}); the checkpoint is damaged`,
     );
   }
+  // Of the right size, yet other bytes (checkpoints written before checksums are not checked).
+  if (typeof recorded === 'string' && sha256(bytes) !== recorded) {
+    tf.dispose(Object.values(tensors));
+    throw new Error(
+      `${file}: its SHA-256 differs from the one recorded in ${base}.json; the checkpoint is damaged`,
+    );
+  }
+  return tensors;
 }
 
 /** Writes model weights, optimizer slots and state into `dir`, atomically (all or nothing). */

@@ -16,7 +16,7 @@ describe('parseTrainConfig', () => {
       precision: 'bf16',
     });
     expect(() => parseTrainConfig({ ...minimal, precision: 'fp16' })).toThrow(
-      /^precision: .*"fp32"\|"tf32"\|"bf16"/,
+      /^precision: must be one of fp32, tf32, bf16 \(got "fp16"\)$/,
     );
   });
 
@@ -28,9 +28,75 @@ describe('parseTrainConfig', () => {
       parseTrainConfig({ ...minimal, convLayout: 'nchw', batchSize: 0, epoch: 3 });
     } catch (error) {
       const message = (error as Error).message;
-      expect(message).toMatch(/convLayout: .*"plain"\|"blocked"\|"timed"/);
-      expect(message).toMatch(/batchSize: /);
-      expect(message).toMatch(/epoch/);
+      expect(message).toMatch(/convLayout: must be one of plain, blocked, timed \(got "nchw"\)/);
+      expect(message).toMatch(/batchSize: must be greater than 0 \(got 0\)/);
+      expect(message).toMatch(/epoch: is not a run config field/);
     }
+  });
+
+  /** The ConfigError `input` is refused with. */
+  function refusal(input: unknown): ConfigError {
+    try {
+      parseTrainConfig(input);
+    } catch (error) {
+      if (error instanceof ConfigError) return error;
+      throw error;
+    }
+    throw new Error('accepted');
+  }
+
+  it('says what each bad field must be, in words that follow its name', () => {
+    expect(refusal({ model: 'resnet20' }).message).toBe('data: is required');
+    expect(refusal({ ...minimal, schedule: 'bogus' }).issues).toEqual([
+      {
+        path: 'schedule',
+        message: 'must be one of constant, cosine, onecycle, piecewise:<m1>,<m2>[@epoch|@step] (got "bogus")',
+      },
+    ]);
+    expect(refusal({ ...minimal, schedule: { name: 'cosine', minLr: -1 } }).issues).toEqual([
+      { path: 'schedule.minLr', message: 'must be at least 0 (got -1)' },
+    ]);
+    expect(refusal({ ...minimal, schedule: { name: 'step' } }).message).toBe(
+      'schedule.name: must be one of constant, piecewise, cosine, onecycle (got "step")',
+    );
+    expect(refusal({ ...minimal, lr: -0.1 }).message).toBe('lr: must be greater than 0 (got -0.1)');
+    expect(refusal({ ...minimal, epochs: 1.5 }).message).toBe('epochs: must be an integer (got 1.5)');
+    expect(refusal({ ...minimal, optimizer: 'lion' }).message).toBe(
+      'optimizer: must be one of sgd, adam, adamw (got "lion")',
+    );
+    expect(refusal({ ...minimal, augment: 'standrad' }).message).toMatch(
+      /^augment: must be one of standard, flip, none or a pipeline/,
+    );
+    expect(refusal({ ...minimal, augment: { steps: 4 } }).message).toBe(
+      'augment.steps: must be a list (got 4)',
+    );
+  });
+
+  it('describe() names the fields as a front end calls them, issues list them', () => {
+    const error = refusal({ model: 'resnet20', lr: -1, colour: 'red' });
+    expect(error.issues.map((i) => i.path)).toEqual(['data', 'lr', 'colour']);
+    expect(error.describe((path) => `--${path}`)).toBe(
+      '--data is required; --lr must be greater than 0 (got -1); --colour is not a run config field',
+    );
+    // A framed error keeps its frame; plain-text ones have no issues and describe as they are.
+    const framed = new ConfigError(
+      error.issues.slice(0, 1),
+      (problems, name) => `run: ${problems}, see ${name('lr')}`,
+    );
+    expect(framed.message).toBe('run: data: is required, see lr');
+    expect(framed.describe((path) => `--${path}`)).toBe('run: --data is required, see --lr');
+    expect(new ConfigError('something: wrong').describe(() => 'x')).toBe('something: wrong');
+  });
+
+  it('limitPerClass and maxSteps (0: no limit) are optional counts', () => {
+    expect(parseTrainConfig({ ...minimal, limitPerClass: 5, maxSteps: 0 })).toMatchObject({
+      limitPerClass: 5,
+      maxSteps: 0,
+    });
+    expect(parseTrainConfig(minimal)).not.toHaveProperty('maxSteps');
+    expect(refusal({ ...minimal, limitPerClass: 0 }).message).toBe(
+      'limitPerClass: must be greater than 0 (got 0)',
+    );
+    expect(refusal({ ...minimal, maxSteps: -1 }).message).toBe('maxSteps: must be at least 0 (got -1)');
   });
 });

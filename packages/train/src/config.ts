@@ -4,30 +4,46 @@ import { parseSchedule, type Schedule } from './schedule';
 
 const positiveInt = z.number().int().positive();
 
-const scheduleSchema = z.union([
-  z.string().transform((text, ctx): Schedule => {
-    try {
-      return parseSchedule(text);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^schedule: /, '') });
-      return z.NEVER;
-    }
-  }),
-  z.object({ name: z.literal('constant') }),
-  z.object({
-    name: z.literal('piecewise'),
-    milestones: z.array(z.number().positive()).min(1),
-    factor: z.number().positive().optional(),
-    unit: z.enum(['step', 'epoch']).optional(),
-  }),
-  z.object({ name: z.literal('cosine'), minLr: z.number().nonnegative().optional() }),
-  z.object({
-    name: z.literal('onecycle'),
-    pctStart: z.number().gt(0).lt(1).optional(),
-    divFactor: z.number().positive().optional(),
-    finalDivFactor: z.number().positive().optional(),
-  }),
-]);
+const scheduleSchema = z.union(
+  [
+    z.string().transform((text, ctx): Schedule => {
+      try {
+        return parseSchedule(text);
+      } catch (error) {
+        // `continue` keeps this the one branch of the union that applies to a string, so its
+        // message is the one reported (not zod's "Invalid input").
+        ctx.addIssue({
+          code: 'custom',
+          message: (error as Error).message.replace(/^schedule: /, ''),
+          continue: true,
+        });
+        return z.NEVER;
+      }
+    }),
+    z.discriminatedUnion('name', [
+      z.object({ name: z.literal('constant') }),
+      z.object({
+        name: z.literal('piecewise'),
+        milestones: z.array(z.number().positive()).min(1),
+        factor: z.number().positive().optional(),
+        unit: z.enum(['step', 'epoch']).optional(),
+      }),
+      z.object({ name: z.literal('cosine'), minLr: z.number().nonnegative().optional() }),
+      z.object({
+        name: z.literal('onecycle'),
+        pctStart: z.number().gt(0).lt(1).optional(),
+        divFactor: z.number().positive().optional(),
+        finalDivFactor: z.number().positive().optional(),
+      }),
+    ]),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? `must be a schedule name (constant, cosine, onecycle, piecewise:<m1>,<m2>[@epoch|@step]) or {"name": …} (got ${show(issue.input)})`
+        : undefined,
+  },
+);
 
 export const AUGMENT_PRESETS = ['standard', 'flip', 'none'] as const;
 export const CONV_LAYOUTS = ['plain', 'blocked', 'timed'] as const;
@@ -48,12 +64,10 @@ export const trainConfigSchema = z
     data: z.string().min(1),
     /** Held-out validation data (a folder of class folders); otherwise `valSplit` of `data`. */
     valData: z.string().min(1).optional(),
-    model: z
-      .string()
-      .regex(
-        /^(resnet\d+|alexnet)$/,
-        'expected resnet<depth> (e.g. resnet20, resnet56, resnet18, resnet50) or alexnet',
-      ),
+    model: z.string().regex(/^(resnet\d+|alexnet)$/, {
+      error: (issue) =>
+        `must be resnet<depth> (e.g. resnet20, resnet56, resnet18, resnet50) or alexnet (got ${JSON.stringify(issue.input)})`,
+    }),
     /** Extra `buildResNet`/`buildAlexNet` options (shortcut, width, preactivation, …). */
     modelOptions: z.record(z.string(), z.unknown()).default({}),
     /** Resize images to size×size: decode-once datasets at prepare time, files on the fly. */
@@ -78,8 +92,25 @@ export const trainConfigSchema = z
     valSplit: z.number().min(0).lt(1).default(0.1),
     /** Use only the first N images of each class (quick experiments, architecture comparisons). */
     maxPerClass: positiveInt.optional(),
+    /**
+     * Use at most N images of each class, chosen by `seed` (the same N and seed choose the same
+     * images), before the validation split: a smoke run of a recipe on a big dataset.
+     */
+    limitPerClass: positiveInt.optional(),
+    /**
+     * Stop after this many optimizer steps in all (0: no limit), saving the checkpoint and the final
+     * model as at the end of a run. The schedule still spans `epochs`, so the steps done are the
+     * first steps of the full run, and a resume with a larger limit (or 0) continues it.
+     */
+    maxSteps: z.number().int().nonnegative().optional(),
     augment: z
-      .union([z.enum(AUGMENT_PRESETS), z.object({ steps: z.array(z.custom<AugmentStep>()) })])
+      .union([
+        z.enum(AUGMENT_PRESETS, {
+          error: (issue) =>
+            `must be one of ${AUGMENT_PRESETS.join(', ')} or a pipeline {"steps": […]} (got ${JSON.stringify(issue.input)})`,
+        }),
+        z.object({ steps: z.array(z.custom<AugmentStep>()) }),
+      ])
       .default('standard'),
     normalization: z.enum(NORMALIZATIONS).optional(),
     seed: z.number().int().default(0),
@@ -113,17 +144,123 @@ export const trainConfigSchema = z
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 export type TrainConfig = z.output<typeof trainConfigSchema>;
 
-/** Thrown for a bad configuration; the message names the field. */
+/** One bad field of a run config. */
+export interface ConfigIssue {
+  /** The field's path in the config: `lr`, `schedule.milestones`; empty for the config as a whole. */
+  path: string;
+  /** What is wrong, as words that follow the field's name: `is required`, `must be one of a, b`. */
+  message: string;
+}
+
+const formatIssues = (issues: readonly ConfigIssue[], name: (path: string) => string) =>
+  issues.map((issue) => `${name(issue.path)}${issue.path ? ' ' : ''}${issue.message}`).join('; ');
+
+/** The text around a {@link ConfigError}'s issues; `name` names any field it mentions. */
+export type ConfigErrorFrame = (problems: string, name: (path: string) => string) => string;
+
+const fieldName = (path: string) => (path ? `${path}:` : '');
+
+/**
+ * Thrown for a bad configuration; the message names the field (`lr: must be greater than 0 (got
+ * -0.1)`). `issues` lists the bad fields, so that a front end can name them its own way (the CLI
+ * names the flag that sets each one, see {@link ConfigError.describe}); it is empty for errors
+ * about no one field.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  readonly issues: readonly ConfigIssue[];
+  private readonly frame: ConfigErrorFrame;
+
+  constructor(message: string | readonly ConfigIssue[], frame: ConfigErrorFrame = (problems) => problems) {
+    const issues = typeof message === 'string' ? [] : [...message];
+    super(typeof message === 'string' ? message : frame(formatIssues(issues, fieldName), (path) => path));
+    this.issues = issues;
+    this.frame = frame;
+  }
+
+  /**
+   * The message with each bad field called `name(path)` (its path: `lr`, `schedule.name`, or `''`
+   * for the config as a whole) instead of `path:`, and other fields it mentions `mention(path)`.
+   */
+  describe(name: (path: string) => string, mention: (path: string) => string = name): string {
+    return this.issues.length === 0 ? this.message : this.frame(formatIssues(this.issues, name), mention);
+  }
+}
+
+/** A value as the user wrote it (JSON), cut short. */
+function show(value: unknown): string {
+  const text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  int: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  record: 'a JSON object',
+  object: 'a JSON object',
+  array: 'a list',
+};
+
+/** zod's issues in words that follow the field's name (`must be greater than 0 (got -1)`). */
+const describeIssue: z.core.$ZodErrorMap = (issue) => {
+  const got = issue.input === undefined ? '' : ` (got ${show(issue.input)})`;
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      return `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}${got}`;
+    case 'too_small':
+      if (issue.origin === 'string') return 'must not be empty';
+      if (issue.origin === 'array') return `must hold at least ${issue.minimum} item(s)`;
+      return `must be ${issue.inclusive ? 'at least' : 'greater than'} ${issue.minimum}${got}`;
+    case 'too_big':
+      return `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}${got}`;
+    case 'invalid_value':
+      return issue.values.length === 1
+        ? `must be ${show(issue.values[0])}${got}`
+        : `must be one of ${issue.values.map(String).join(', ')}${got}`;
+    case 'invalid_union':
+      // A discriminated union's unknown tag (a schedule's `name`).
+      if ('discriminator' in issue && 'options' in issue && Array.isArray(issue.options)) {
+        const tag = (issue.input as Record<string, unknown> | undefined)?.[String(issue.discriminator)];
+        return `must be one of ${issue.options.map(String).join(', ')}${tag === undefined ? '' : ` (got ${show(tag)})`}`;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+};
+
+/**
+ * zod's issues as {@link ConfigIssue}s. A union that fails names what went wrong inside the one
+ * branch that fits the value's type (the object form of a schedule, say), where only one does.
+ */
+function configIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []): ConfigIssue[] {
+  return issues.flatMap((issue): ConfigIssue[] => {
+    const at = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        path: [...at, key].join('.'),
+        message: 'is not a run config field',
+      }));
+    }
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // Branches of another type than the value's first, then those that only reject its value.
+      const rejects = (branch: z.core.$ZodIssue[], codes: string[]) =>
+        branch.length === 1 && branch[0]?.path.length === 0 && codes.includes(branch[0].code);
+      let fitting = issue.errors.filter((branch) => !rejects(branch, ['invalid_type']));
+      if (fitting.length > 1) fitting = fitting.filter((branch) => !rejects(branch, ['invalid_value']));
+      if (fitting.length === 1) return configIssues(fitting[0] as z.core.$ZodIssue[], at);
+    }
+    const message = issue.message === 'Invalid input' ? 'is not valid' : issue.message;
+    return [{ path: at.map(String).join('.'), message }];
+  });
 }
 
 /** Validates and fills defaults; the error names each bad field and what was expected. */
 export function parseTrainConfig(input: unknown): TrainConfig {
-  const result = trainConfigSchema.safeParse(input);
+  const result = trainConfigSchema.safeParse(input, { error: describeIssue });
   if (result.success) return result.data;
-  const problems = result.error.issues.map(
-    (issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`,
-  );
-  throw new ConfigError(problems.join('; '));
+  throw new ConfigError(configIssues(result.error.issues));
 }

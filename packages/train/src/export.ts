@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import '@resnet-ts/resnet-core'; // registers the custom layers saved models may contain
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -48,6 +48,20 @@ export async function exportModel(
  * in `model/`. Errors name the missing or damaged file.
  */
 export async function loadModel(dirOrRun: string): Promise<ModelBundle> {
+  const found = await stat(dirOrRun).catch(() => undefined);
+  if (!found) throw new Error(`${dirOrRun}: the model directory does not exist`);
+  if (!found.isDirectory())
+    throw new Error(`${dirOrRun}: not a directory (give a run directory or an exported model directory)`);
+  const exported = await stat(path.join(dirOrRun, 'model.json')).catch(() => undefined);
+  const final = await stat(path.join(dirOrRun, 'model', 'model.json')).catch(() => undefined);
+  if (!exported && !final) {
+    const checkpoint = await stat(path.join(dirOrRun, 'checkpoint')).catch(() => undefined);
+    throw new Error(
+      checkpoint
+        ? `${dirOrRun}: the run has no final model yet; resume it to the end first`
+        : `${dirOrRun}: holds no model (no model.json, and no model/model.json of a run directory)`,
+    );
+  }
   const dir = (await readJson<unknown>(path.join(dirOrRun, 'model.json')).then(
     () => true,
     () => false,

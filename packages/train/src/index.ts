@@ -6,7 +6,18 @@ export {
   type BatchTask,
   type Preprocessing,
 } from './assemble';
-export { applyPrecision, type BackendChoice, BackendError, useBackend } from './backend';
+export {
+  applyPrecision,
+  type BackendChoice,
+  BackendError,
+  type BackendStatus,
+  loadOptional,
+  NoFastBackendError,
+  probeBackends,
+  slowBackendNotice,
+  type UseBackendOptions,
+  useBackend,
+} from './backend';
 export {
   describeMachine,
   measureThroughput,
@@ -20,6 +31,8 @@ export {
   BACKENDS,
   CONV_LAYOUTS,
   ConfigError,
+  type ConfigErrorFrame,
+  type ConfigIssue,
   type ConvLayout,
   NORMALIZATIONS,
   PRECISIONS,
@@ -29,10 +42,19 @@ export {
   type TrainConfigInput,
   trainConfigSchema,
 } from './config';
+export { type CpuTrainingCost, estimateCpuTraining, measureCpuConvRate } from './cpu-cost';
 export { type ArchiveEntry, readTarArchive } from './data/archive';
-export { CIFAR10_CLASSES, type Cifar10, downloadCifar10, parseCifarBatches, readCifar10 } from './data/cifar';
+export {
+  CIFAR10_CLASSES,
+  type Cifar10,
+  type DownloadOptions,
+  downloadCifar10,
+  parseCifarBatches,
+  readCifar10,
+} from './data/cifar';
 export {
   classCounts,
+  type DatasetBase,
   DatasetError,
   type FileDataset,
   firstPerClass,
@@ -68,7 +90,7 @@ export { fileSystem, type SaveModelOptions, saveModel } from './model-io';
 export { buildModel, type ModelRequest, modelDefaults } from './models';
 export { Optimizer, type OptimizerConfig, type OptimizerState, type Parameter } from './optim';
 export { resolvePreprocessing } from './preprocess';
-export { type ReportInput, writeReport } from './report';
+export { type ReportInput, type ReportRun, writeReport } from './report';
 export { learningRate, parseSchedule, type Schedule, type ScheduleContext } from './schedule';
 export { trainStep } from './step';
 export { crc32c, readScalarEvents, TensorBoardWriter } from './tensorboard';

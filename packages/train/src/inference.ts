@@ -3,8 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BatchAssembler, batchSource } from './assemble';
 import { applyConvLayout, applyPrecision } from './backend';
 import { ConfigError, type ConvLayout, type Precision, parseTrainConfig } from './config';
-import { firstPerClass, type ImageDataset } from './data/dataset';
+import type { ImageDataset } from './data/dataset';
 import { openDataset } from './data/open';
+import { runSubset } from './data/split';
 import { evaluate, inferScores, type TestTimeAugmentation } from './evaluate';
 import { loadModel, type ModelBundle } from './export';
 import { readJson } from './files';
@@ -78,9 +79,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     });
     // A run that trained on a per-class subset split that subset: rebuild it to find its samples.
     let dataset: ImageDataset =
-      runData && split === 'val' && runConfig?.maxPerClass
-        ? firstPerClass(opened.train, runConfig.maxPerClass)
-        : opened.train;
+      runData && split === 'val' && runConfig ? runSubset(opened.train, runConfig) : opened.train;
     let indices: Int32Array;
     if (split === 'test') {
       if (!opened.heldOut)

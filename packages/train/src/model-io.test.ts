@@ -1,9 +1,11 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { BatchNormReLU, SubsampleZeroPad } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { exportModel, loadModel } from './export';
 import { fileSystem, saveModel } from './model-io';
 import { buildModel } from './models';
 
@@ -111,5 +113,48 @@ describe('file-system model IO', () => {
     await expect(tfl.loadLayersModel(fileSystem(path.join(dir, 'nope')))).rejects.toThrow(
       /model.json: does not exist/,
     );
+  });
+
+  it('records a SHA-256 of the weights and refuses weights replaced by other bytes of the same size', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'io-'));
+    await saveModel(tinyModel(), dir);
+    const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
+    expect(json.userDefinedMetadata.weightsSha256['weights.bin']).toMatch(/^[0-9a-f]{64}$/);
+    const weights = path.join(dir, 'weights.bin');
+    const { size } = await stat(weights);
+    await writeFile(weights, randomBytes(size));
+    await expect(tfl.loadLayersModel(fileSystem(dir))).rejects.toThrow(
+      `${weights}: its SHA-256 differs from the one recorded in ${path.join(dir, 'model.json')} when the model was saved; the weights are damaged or were replaced`,
+    );
+  });
+
+  it('loads a model saved before checksums were recorded', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'io-'));
+    const model = tinyModel();
+    await saveModel(model, dir);
+    const file = path.join(dir, 'model.json');
+    const { userDefinedMetadata: _, ...old } = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(file, JSON.stringify(old));
+    const loaded = await tfl.loadLayersModel(fileSystem(dir));
+    const x = tf.tensor2d([[1, 2, 3, 4]]);
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(
+      Array.from((model.predict(x) as tf.Tensor).dataSync()),
+    );
+  });
+
+  it('loadModel: replaced weights, and a directory that does not exist or holds no model, are named', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'io-'));
+    const dir = path.join(root, 'model');
+    const preprocessing = { inputSize: [4, 4], eval: { steps: [] } } as never;
+    await exportModel(dir, tinyModel(), ['a', 'b'], preprocessing);
+    expect((await loadModel(dir)).labels).toEqual(['a', 'b']);
+    const weights = path.join(dir, 'weights.bin');
+    await writeFile(weights, randomBytes((await stat(weights)).size));
+    await expect(loadModel(root)).rejects.toThrow(`${weights}: its SHA-256 differs`);
+    await expect(loadModel(path.join(root, 'nope'))).rejects.toThrow(
+      `${path.join(root, 'nope')}: the model directory does not exist`,
+    );
+    await mkdir(path.join(root, 'empty'));
+    await expect(loadModel(path.join(root, 'empty'))).rejects.toThrow(/empty: holds no model/);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -6,6 +7,10 @@ import { readJson, writeFileAtomic } from './files';
 
 const MODEL_FILE = 'model.json';
 const WEIGHTS_FILE = 'weights.bin';
+/** Key in `userDefinedMetadata`: SHA-256 (hex) of each weight file, by its path in the manifest. */
+const CHECKSUMS = 'weightsSha256';
+
+export const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 interface ModelJson {
   modelTopology: object;
@@ -55,6 +60,11 @@ export function fileSystem(dir: string, options: SaveModelOptions = {}): tf.io.I
         generatedBy: artifacts.generatedBy,
         convertedBy: null,
         weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs }],
+        // Loading checks the weights against it: a damaged or replaced file is named, not run.
+        userDefinedMetadata: {
+          ...artifacts.userDefinedMetadata,
+          [CHECKSUMS]: { [WEIGHTS_FILE]: sha256(weights) },
+        },
       };
       // Weights first: a model.json always points at complete weights.
       await writeFileAtomic(path.join(dir, WEIGHTS_FILE), weights);
@@ -68,18 +78,22 @@ export function fileSystem(dir: string, options: SaveModelOptions = {}): tf.io.I
         throw new Error(`${file}: not a TensorFlow.js layers model (no modelTopology/weightsManifest)`);
       }
       const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
-      const buffers = await Promise.all(
+      const shards = await Promise.all(
         json.weightsManifest.flatMap((group) =>
           group.paths.map(async (p) => {
             const shard = path.join(dir, p);
             const data = await readFile(shard).catch(() => {
               throw new Error(`${shard}: weight file listed in ${file} is missing`);
             });
-            return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+            return { p, shard, data };
           }),
         ),
       );
-      const weightData = tf.io.CompositeArrayBuffer.join(buffers);
+      const weightData = tf.io.CompositeArrayBuffer.join(
+        shards.map(
+          ({ data }) => data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+        ),
+      );
       const expected = weightSpecs.reduce(
         (sum, spec) =>
           sum +
@@ -91,6 +105,17 @@ export function fileSystem(dir: string, options: SaveModelOptions = {}): tf.io.I
         throw new Error(
           `${dir}: weights hold ${weightData.byteLength} bytes, ${file} describes ${expected}; the model is damaged`,
         );
+      }
+      // Weights of the right size can still be wrong (overwritten, mixed up with another model's):
+      // they would run and give garbage. Models saved before checksums were recorded load unchecked.
+      const checksums = (json.userDefinedMetadata?.[CHECKSUMS] ?? {}) as Record<string, unknown>;
+      for (const { p, shard, data } of shards) {
+        const recorded = checksums[p];
+        if (typeof recorded === 'string' && sha256(data) !== recorded) {
+          throw new Error(
+            `${shard}: its SHA-256 differs from the one recorded in ${file} when the model was saved; the weights are damaged or were replaced (save or copy the model again)`,
+          );
+        }
       }
       return {
         modelTopology: json.modelTopology,

@@ -34,7 +34,7 @@ describe('learning-rate schedules', () => {
   });
 
   it('names what is wrong with a schedule string', () => {
-    expect(() => parseSchedule('step')).toThrow(/expected constant, cosine, onecycle or piecewise/);
+    expect(() => parseSchedule('step')).toThrow(/must be one of constant, cosine, onecycle, piecewise/);
     expect(() => parseSchedule('piecewise:a,b')).toThrow(/positive milestones/);
     expect(() => parseSchedule('cosine:3')).toThrow(/takes no arguments/);
   });

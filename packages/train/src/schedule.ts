@@ -54,7 +54,7 @@ export function learningRate(schedule: Schedule, step: number, context: Schedule
 export function parseSchedule(text: string): Schedule {
   const [name, args] = text.split(':', 2);
   if (name === 'constant' || name === 'cosine' || name === 'onecycle') {
-    if (args) throw new RangeError(`schedule: ${name} takes no arguments, got "${text}"`);
+    if (args) throw new RangeError(`schedule: ${name} takes no arguments (got "${text}")`);
     return { name };
   }
   if (name === 'piecewise' && args) {
@@ -65,12 +65,12 @@ export function parseSchedule(text: string): Schedule {
       (unit && unit !== 'epoch' && unit !== 'step')
     ) {
       throw new RangeError(
-        `schedule: expected piecewise:<m1>,<m2>[@epoch|@step] with positive milestones, got "${text}"`,
+        `schedule: must be piecewise:<m1>,<m2>[@epoch|@step] with positive milestones (got "${text}")`,
       );
     }
     return { name: 'piecewise', milestones, unit: (unit as 'epoch' | 'step' | undefined) ?? 'step' };
   }
   throw new RangeError(
-    `schedule: expected constant, cosine, onecycle or piecewise:<milestones>[@epoch], got "${text}"`,
+    `schedule: must be one of constant, cosine, onecycle, piecewise:<m1>,<m2>[@epoch|@step] (got "${text}")`,
   );
 }

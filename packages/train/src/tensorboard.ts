@@ -1,6 +1,7 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { EpochRecord } from './checkpoint';
 
 // TensorBoard reads TFRecord files of `Event` protocol buffers. This writer emits the few fields a
 // scalar needs: Event{wall_time=1 (double), step=2 (int64), file_version=3 | summary=5},
@@ -72,16 +73,24 @@ function record(data: Uint8Array): Buffer {
   return Buffer.concat([header, data, footer]);
 }
 
-/** Appends scalar summaries to `dir/events.out.tfevents.<time>.<host>`, readable by TensorBoard. */
+const EVENT_FILE = /^events\.out\.tfevents\.(\d+)\./;
+
+/**
+ * Appends scalar summaries to `dir/events.out.tfevents.<time>.<host>.<pid>`, readable by TensorBoard.
+ * Each writer starts a new file whose time is later than every event file already in `dir`, so
+ * that TensorBoard, which reads a run's files in name order, reads a resumed run's file last.
+ */
 export class TensorBoardWriter {
   readonly file: string;
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
-    this.file = path.join(
-      dir,
-      `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${os.hostname()}.${process.pid}`,
-    );
+    let time = Math.floor(Date.now() / 1000);
+    for (const name of readdirSync(dir)) {
+      const match = EVENT_FILE.exec(name);
+      if (match) time = Math.max(time, Number(match[1]) + 1);
+    }
+    this.file = path.join(dir, `events.out.tfevents.${time}.${os.hostname()}.${process.pid}`);
     appendFileSync(this.file, record(event(0, bytesField(3, Buffer.from('brain.Event:2')))));
   }
 
@@ -94,6 +103,85 @@ export class TensorBoardWriter {
   scalars(values: Record<string, number>, step: number): void {
     for (const [tag, value] of Object.entries(values)) this.scalar(tag, value, step);
   }
+}
+
+/** The TensorBoard runs (sub-folders) of a training run's `logs/tensorboard`, as Keras names them. */
+export const TENSORBOARD_RUNS = { train: 'train', validation: 'validation' } as const;
+
+/**
+ * A training run's TensorBoard logs in the layout of Keras's TensorBoard callback: `train/` and
+ * `validation/` runs, each with its own event files, under the same tags (`epoch_loss`,
+ * `epoch_accuracy`, `epoch_top5_accuracy`), so TensorBoard draws train and validation on one chart.
+ * Epoch scalars (`epoch_*`) are at step = epoch (1-based, as in metrics.jsonl and the report);
+ * per-step scalars (`batch_loss`, `batch_learning_rate`) at the global step. The learning rate is
+ * logged in `train/` only: once an epoch (`epoch_learning_rate`) and every `logEvery` steps.
+ *
+ * A resumed run writes new files (see TensorBoardWriter); TensorBoard drops a tag's points from the
+ * step where a later file takes the tag up again, so steps logged after the checkpoint by a killed
+ * run are replaced, not doubled (readTensorBoardRun shows what it will draw).
+ */
+export class TrainingTensorBoard {
+  readonly train: TensorBoardWriter;
+  private validationWriter?: TensorBoardWriter;
+
+  constructor(readonly dir: string) {
+    this.train = new TensorBoardWriter(path.join(dir, TENSORBOARD_RUNS.train));
+  }
+
+  /** The validation run's writer, made on first use (a run without validation data has none). */
+  get validation(): TensorBoardWriter {
+    this.validationWriter ??= new TensorBoardWriter(path.join(this.dir, TENSORBOARD_RUNS.validation));
+    return this.validationWriter;
+  }
+
+  step(step: number, values: { loss: number; lr: number }): void {
+    this.train.scalars({ batch_loss: values.loss, batch_learning_rate: values.lr }, step);
+  }
+
+  epoch(record: EpochRecord): void {
+    this.train.scalars(
+      {
+        epoch_loss: record.train.loss,
+        epoch_accuracy: record.train.top1,
+        epoch_top5_accuracy: record.train.top5,
+        epoch_learning_rate: record.lr,
+        epoch_images_per_second: record.imagesPerSecond,
+        epoch_data_wait_share: record.dataWaitShare,
+      },
+      record.epoch,
+    );
+    if (record.val) {
+      this.validation.scalars(
+        {
+          epoch_loss: record.val.loss,
+          epoch_accuracy: record.val.top1,
+          epoch_top5_accuracy: record.val.top5,
+        },
+        record.epoch,
+      );
+    }
+  }
+}
+
+/**
+ * The scalars TensorBoard shows for one run folder: its event files read in name order, where a
+ * tag's point at a step at or before the tag's last one drops the points from that step on (how
+ * TensorBoard handles a restarted job).
+ */
+export function readTensorBoardRun(dir: string): Map<string, { step: number; value: number }[]> {
+  const series = new Map<string, { step: number; value: number }[]>();
+  const names = readdirSync(dir)
+    .filter((name) => name.includes('tfevents'))
+    .sort();
+  for (const name of names) {
+    for (const { tag, value, step } of readScalarEvents(readFileSync(path.join(dir, name)))) {
+      const points = series.get(tag) ?? [];
+      while (points.length > 0 && (points.at(-1) as { step: number }).step >= step) points.pop();
+      points.push({ step, value });
+      series.set(tag, points);
+    }
+  }
+  return series;
 }
 
 /** Reads back the scalars of an event file (for tests and reports); checks every CRC. */

@@ -10,7 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfigInput } from './config';
 import { loadModel } from './export';
 import { evaluateModel, predictImages } from './inference';
-import { readScalarEvents } from './tensorboard';
+import { readTensorBoardRun } from './tensorboard';
 import { testBackend } from './testing/backend';
 import { writeFolderDataset } from './testing/fixtures';
 import { runFiles, train } from './trainer';
@@ -70,10 +70,20 @@ describe('train', () => {
 
   it('writes TensorBoard events, checkpoint, models, and a report with mistakes shown', () => {
     const files = runFiles(run);
-    const events = readdirSync(files.tensorboard).flatMap((f) =>
-      readScalarEvents(readFileSync(path.join(files.tensorboard, f))),
+    expect(readdirSync(files.tensorboard).sort()).toEqual(['train', 'validation']);
+    const train = readTensorBoardRun(path.join(files.tensorboard, 'train'));
+    const validation = readTensorBoardRun(path.join(files.tensorboard, 'validation'));
+    expect([...validation.keys()].sort()).toEqual(['epoch_accuracy', 'epoch_loss', 'epoch_top5_accuracy']);
+    expect(validation.get('epoch_accuracy')!.map((p) => p.step)).toEqual([1, 2, 3]);
+    expect(validation.get('epoch_accuracy')!.map((p) => p.value)).toEqual(
+      history.map((h) => Math.fround(h.val!.top1)),
     );
-    expect(events.filter((e) => e.tag === 'val/top1').map((e) => e.step)).toEqual([1, 2, 3]);
+    expect(train.get('epoch_loss')!.map((p) => p.step)).toEqual([1, 2, 3]);
+    expect([...train.keys()].filter((tag) => tag.includes('learning_rate')).sort()).toEqual([
+      'batch_learning_rate',
+      'epoch_learning_rate',
+    ]);
+    expect(train.get('batch_loss')!.map((p) => p.step)).toEqual([2, 4, 6, 8, 10, 12, 14]);
     expect(readdirSync(files.checkpoint).sort()).toEqual([
       'optimizer.bin',
       'optimizer.json',
@@ -93,6 +103,10 @@ describe('train', () => {
     const report = readFileSync(files.report, 'utf8');
     expect(report).toContain('<svg');
     expect(report).toContain('Confusion matrix');
+    // The trainer gives the report its summary and the schedule's per-step learning rate.
+    expect(report.indexOf('<section id="summary">')).toBeLessThan(report.indexOf('<section id="epochs">'));
+    expect(report).toContain('3 classes, 72 training images, 18 validation images');
+    expect(report).toContain('<title>Learning rate (per step)</title>');
     expect(JSON.parse(readFileSync(files.labels, 'utf8'))).toEqual(['class-a', 'class-b', 'class-c']);
   });
 
@@ -182,6 +196,16 @@ describe('train', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual([1, 2, 3]);
+    // TensorBoard: the resumed process appends its own event files; together they show the
+    // uninterrupted run's curves (timings aside).
+    for (const dir of ['train', 'validation']) {
+      const shown = (outDir: string) =>
+        [...readTensorBoardRun(path.join(runFiles(outDir).tensorboard, dir))].filter(
+          ([tag]) => !['epoch_images_per_second', 'epoch_data_wait_share'].includes(tag),
+        );
+      expect(readdirSync(path.join(runFiles(resumed).tensorboard, dir))).toHaveLength(2);
+      expect(shown(resumed)).toEqual(shown(run));
+    }
   });
 
   it('a stop asked for during validation ends on the epoch checkpoint, without another step', async () => {
@@ -202,6 +226,34 @@ describe('train', () => {
     expect([state.epoch, state.batch, state.step]).toEqual([1, 0, 5]);
     await train(undefined, { outDir: dir, resume: true });
     expect(await weightsOf(dir)).toEqual(await weightsOf(run));
+  });
+
+  it('maxSteps stops early with checkpoint, model and report; lifted on resume, it ends as the run never limited', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'run-'));
+    const first = await train({ ...config(`${dir}-cache`), maxSteps: 7 }, { outDir: dir });
+    expect(first).toMatchObject({ interrupted: false, maxStepsReached: true, steps: 7 });
+    expect(first.history).toHaveLength(1); // 5 steps per epoch: stopped in epoch 2
+    const files = runFiles(dir);
+    const state = JSON.parse(readFileSync(path.join(files.checkpoint, 'state.json'), 'utf8'));
+    expect([state.epoch, state.batch, state.step]).toEqual([1, 2, 7]);
+    expect(readdirSync(files.model)).toContain('weights.bin');
+    expect(first.reportFile && readFileSync(first.reportFile, 'utf8')).toContain('<html');
+    const logged = () =>
+      readFileSync(files.metrics, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+    expect(logged().at(-1)).toEqual({ type: 'stop', reason: 'maxSteps', maxSteps: 7, step: 7 });
+    // Resumed with the same limit: nothing more to do, and it says so again (once in the log).
+    const again = await train(undefined, { outDir: dir, resume: true });
+    expect(again).toMatchObject({ maxStepsReached: true, steps: 7 });
+    expect(logged().filter((l) => l.type === 'stop')).toHaveLength(1);
+    // Lifted (0: no limit), the run goes on to the end, as if it had never stopped.
+    const rest = await train({ maxSteps: 0 }, { outDir: dir, resume: true });
+    expect(rest).toMatchObject({ maxStepsReached: false, steps: 15 });
+    expect(rest.history.map((h) => h.val?.top1)).toEqual(history.map((h) => h.val?.top1));
+    expect(await weightsOf(dir)).toEqual(await weightsOf(run));
+    expect(logged().filter((l) => l.type === 'stop')).toHaveLength(0);
   });
 
   it('stopped before its first step, a new run saves nothing and starts afresh next time', async () => {
@@ -337,7 +389,7 @@ describe('train', () => {
 
   it('keeps the saved config on resume, except runtime fields', async () => {
     await expect(train({ ...config('/tmp/x'), lr: 0.5 }, { outDir: run, resume: true })).rejects.toThrow(
-      /lr: a resumed run keeps 0.05/,
+      /^lr: must stay 0.05 in a resumed run \(a resumed run may change only data, valData, epochs, .*maxSteps\)$/,
     );
   });
 
@@ -409,7 +461,7 @@ describe('validation data and divergence', () => {
     await expect(
       train({ ...base, valData: path.join(root, 'two') }, { outDir: path.join(root, 'run-two') }),
     ).rejects.toThrow(
-      "valData: its classes (class-a, class-b) differ from data's (class-a, class-b, class-c)",
+      'valData: has other classes (class-a, class-b) than the training data (class-a, class-b, class-c)',
     );
   });
 
@@ -425,6 +477,30 @@ describe('validation data and divergence', () => {
     expect(evaluation.top1).toBe(result.history[0]!.val!.top1);
     // --split all of the run's data is every image of it, not the subset.
     expect((await evaluateModel({ model: path.join(root, 'run'), data, split: 'all' })).count).toBe(90);
+  });
+
+  it('limitPerClass trains on N images of each class chosen by the seed; eval finds them; a resume may not change it', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'limit-'));
+    const dir = path.join(root, 'run');
+    const result = await train({ ...config(`${root}-cache`), epochs: 1, limitPerClass: 10 }, { outDir: dir });
+    expect(result.history[0]!.train.count + result.history[0]!.val!.count).toBe(30);
+    const evaluation = await evaluateModel({ model: dir });
+    expect(evaluation.count).toBe(result.history[0]!.val!.count);
+    expect(evaluation.top1).toBe(result.history[0]!.val!.top1);
+    // Another seed picks other images (maxPerClass takes the first ones).
+    const picked = async (seed: number) => {
+      const out = path.join(root, `seed-${seed}`);
+      await train({ ...config(`${root}-cache`), epochs: 1, limitPerClass: 10, seed }, { outDir: out });
+      return JSON.parse(readFileSync(runFiles(out).split, 'utf8')).fingerprint.data;
+    };
+    const seed1 = await picked(1);
+    expect(seed1).toBe(JSON.parse(readFileSync(runFiles(dir).split, 'utf8')).fingerprint.data);
+    expect(await picked(2)).not.toBe(seed1);
+    await expect(train({ limitPerClass: 12, epochs: 2 }, { outDir: dir, resume: true })).rejects.toThrow(
+      /^limitPerClass: must stay 10 in a resumed run/,
+    );
+    const more = await train({ epochs: 2 }, { outDir: dir, resume: true });
+    expect(more.history.map((h) => h.train.count)).toEqual([24, 24]);
   });
 
   it('stops with a clear error when the loss diverges', async () => {

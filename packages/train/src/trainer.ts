@@ -3,7 +3,15 @@ import path from 'node:path';
 import { countParams } from '@resnet-ts/resnet-core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { batchSource, type Preprocessing } from './assemble';
-import { applyConvLayout, applyPrecision, type BackendChoice, loadOptional, useBackend } from './backend';
+import {
+  applyConvLayout,
+  applyPrecision,
+  type BackendChoice,
+  BackendError,
+  loadOptional,
+  NoFastBackendError,
+  useBackend,
+} from './backend';
 import {
   type EpochRecord,
   hasCheckpoint,
@@ -13,10 +21,11 @@ import {
   type TrainState,
 } from './checkpoint';
 import { ConfigError, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
-import { classCounts, firstPerClass, type ImageDataset } from './data/dataset';
+import { describeCpuCost, estimateCpuTraining } from './cpu-cost';
+import { classCounts, type ImageDataset } from './data/dataset';
 import { datasetFingerprint } from './data/fingerprint';
 import { openDataset } from './data/open';
-import { epochOrder, stratifiedSplit } from './data/split';
+import { epochOrder, runSubset, stratifiedSplit } from './data/split';
 import { evaluate } from './evaluate';
 import { exportModel } from './export';
 import { readJson, writeFileAtomic } from './files';
@@ -25,10 +34,10 @@ import { ClassificationMetrics } from './metrics';
 import { buildModel } from './models';
 import { Optimizer, type OptimizerConfig } from './optim';
 import { reopenOptions, resolvePreprocessing } from './preprocess';
-import { writeReport } from './report';
+import { learningRateCurve, writeReport } from './report';
 import { learningRate } from './schedule';
 import { trainStep } from './step';
-import { TensorBoardWriter } from './tensorboard';
+import { TrainingTensorBoard } from './tensorboard';
 
 /**
  * Fields that may change when a run is resumed; everything else must stay as it was. `data` and
@@ -49,6 +58,7 @@ export const RUNTIME_FIELDS = [
   'cacheDir',
   'earlyStopping',
   'reportImages',
+  'maxSteps',
 ] as const;
 
 export type TrainEvent =
@@ -63,6 +73,8 @@ export type TrainEvent =
       params: number;
       stepsPerEpoch: number;
       totalSteps: number;
+      /** The run stops after this many steps in all (`maxSteps`). */
+      maxSteps?: number;
       resumedFrom?: { epoch: number; batch: number; step: number };
     }
   | {
@@ -97,6 +109,13 @@ export interface TrainResult {
   /** Stopped by `shouldStop` before the last epoch; resume continues it. */
   interrupted: boolean;
   earlyStopped: boolean;
+  /**
+   * Stopped at `maxSteps` before the last epoch, with the checkpoint, final model and report
+   * written; a resume with a larger `maxSteps` (or 0) continues the run.
+   */
+  maxStepsReached: boolean;
+  /** Optimizer steps done in all. */
+  steps: number;
   best?: { epoch: number; top1: number };
   reportFile?: string;
 }
@@ -144,13 +163,20 @@ async function resumedConfig(
   const saved = parseTrainConfig(await readJson(files.config));
   if (!input) return saved;
   const given = parseTrainConfig({ ...saved, ...input });
-  for (const key of Object.keys(input) as (keyof TrainConfig)[]) {
-    if ((RUNTIME_FIELDS as readonly string[]).includes(key)) continue;
-    if (JSON.stringify(given[key]) !== JSON.stringify(saved[key])) {
-      throw new ConfigError(
-        `${key}: a resumed run keeps ${JSON.stringify(saved[key])}; only ${RUNTIME_FIELDS.join(', ')} may change`,
-      );
-    }
+  const changed = (Object.keys(input) as (keyof TrainConfig)[]).filter(
+    (key) =>
+      !(RUNTIME_FIELDS as readonly string[]).includes(key) &&
+      JSON.stringify(given[key]) !== JSON.stringify(saved[key]),
+  );
+  if (changed.length > 0) {
+    throw new ConfigError(
+      changed.map((key) => ({
+        path: key,
+        message: `must stay ${saved[key] === undefined ? 'unset' : JSON.stringify(saved[key])} in a resumed run`,
+      })),
+      (problems, name) =>
+        `${problems} (a resumed run may change only ${RUNTIME_FIELDS.map(name).join(', ')})`,
+    );
   }
   return given;
 }
@@ -162,7 +188,9 @@ function newRunConfig(input: Partial<TrainConfigInput> | undefined, options: Tra
   } catch (error) {
     if (!options.resume || !(error instanceof ConfigError)) throw error;
     throw new ConfigError(
-      `${options.outDir}: no checkpoint to resume, and a new run there needs a complete config (${error.message})`,
+      error.issues,
+      (problems) =>
+        `${options.outDir}: no checkpoint to resume, and a new run there needs a complete config (${problems})`,
     );
   }
 }
@@ -190,6 +218,23 @@ const splitMetrics = (m: ClassificationMetrics): SplitMetrics => m.summary();
  * into `options.outDir`. With `resume`, continues exactly where the checkpoint left off; then
  * `config` holds only what changes (runtime fields), or nothing.
  */
+/**
+ * The run's backend. `auto` never ends on the pure-JS cpu backend here: training there takes days,
+ * so the error says what is missing, how to fix it and what cpu would cost, and cpu trains only
+ * when named.
+ */
+async function chooseTrainingBackend(config: TrainConfig): Promise<{ backend: string; skipped: string[] }> {
+  try {
+    return await useBackend(config.backend as BackendChoice, { allowSlowCpu: false });
+  } catch (error) {
+    if (!(error instanceof NoFastBackendError)) throw error;
+    const cost = await estimateCpuTraining(config).catch(() => undefined);
+    throw new BackendError(
+      `${error.message}. The pure-JS cpu backend would take ${cost ? describeCpuCost(cost) : 'days per epoch'}; choose backend cpu (--backend cpu) to train on it anyway`,
+    );
+  }
+}
+
 export async function train(input: TrainConfigInput, options: TrainOptions): Promise<TrainResult>;
 export async function train(
   input: Partial<TrainConfigInput> | undefined,
@@ -212,7 +257,7 @@ export async function train(
   const config = resuming ? await resumedConfig(files, input) : newRunConfig(input, options);
   const emit = options.onEvent ?? (() => undefined);
 
-  const { backend, skipped } = await useBackend(config.backend as BackendChoice);
+  const { backend, skipped } = await chooseTrainingBackend(config);
   if (config.threads && backend === 'onednn') {
     const onednn = (await loadOptional('@resnet-ts/tfjs-backend-onednn')) as {
       setThreads: (n: number) => void;
@@ -231,9 +276,7 @@ export async function train(
     cacheDir: config.cacheDir,
     onProgress: (done, total) => emit({ type: 'prepare', done, total }),
   });
-  const dataset: ImageDataset = config.maxPerClass
-    ? firstPerClass(opened.train, config.maxPerClass)
-    : opened.train;
+  const dataset: ImageDataset = runSubset(opened.train, config);
   let trainIndices: Int32Array;
   let valIndices: Int32Array;
   let valDataset: ImageDataset | undefined;
@@ -243,9 +286,12 @@ export async function train(
       ? (await openDataset(config.valData, { ...reopen, cacheDir: config.cacheDir })).train
       : (opened.heldOut as ImageDataset);
     if (JSON.stringify(valDataset.classes) !== JSON.stringify(dataset.classes)) {
-      throw new ConfigError(
-        `valData: its classes (${valDataset.classes.join(', ')}) differ from data's (${dataset.classes.join(', ')})`,
-      );
+      throw new ConfigError([
+        {
+          path: 'valData',
+          message: `has other classes (${valDataset.classes.join(', ')}) than the training data (${dataset.classes.join(', ')})`,
+        },
+      ]);
     }
     trainIndices = Int32Array.from(dataset.labels.keys());
     valIndices = Int32Array.from(valDataset.labels.keys());
@@ -269,9 +315,12 @@ export async function train(
       JSON.stringify(saved.validation) !== JSON.stringify(Array.from(valIndices)) ||
       (fingerprint && JSON.stringify(fingerprint) !== JSON.stringify(saved.fingerprint))
     ) {
-      throw new ConfigError(
-        `data: ${config.data} is not the data this run started with (its classes, images or split differ); resuming would mix validation images into training`,
-      );
+      throw new ConfigError([
+        {
+          path: 'data',
+          message: `${config.data} is not the data this run started with (its classes, images or split differ); resuming would mix validation images into training`,
+        },
+      ]);
     }
   }
   const preprocessing: Preprocessing =
@@ -337,7 +386,7 @@ export async function train(
   };
   const numClasses = classes.length;
   const [height, width] = preprocessing.inputSize;
-  const tensorboard = new TensorBoardWriter(files.tensorboard);
+  const tensorboard = new TrainingTensorBoard(files.tensorboard);
   const log = (line: object) => appendFile(files.metrics, `${JSON.stringify(line)}\n`);
 
   emit({
@@ -354,6 +403,7 @@ export async function train(
     params: countParams(model).total,
     stepsPerEpoch,
     totalSteps,
+    maxSteps: config.maxSteps || undefined,
     resumedFrom: resuming ? { epoch: state.epoch, batch: state.batch, step: state.step } : undefined,
   });
 
@@ -366,13 +416,16 @@ export async function train(
       : loader;
   let interrupted = false;
   let earlyStopped = false;
+  let maxStepsReached = false;
+  const atMaxSteps = () =>
+    config.maxSteps !== undefined && config.maxSteps > 0 && state.step >= config.maxSteps;
   let lastValidation: Awaited<ReturnType<typeof evaluate>> | undefined;
   const vars = parameters.map((p) => p.variable);
   try {
     // Stopped before the first step (Ctrl-C while the data was being prepared): nothing to save,
     // and a new run leaves no checkpoint, so the same command starts it afresh.
     if (options.shouldStop?.()) interrupted = true;
-    while (!interrupted && state.epoch < config.epochs && !earlyStopped) {
+    while (!interrupted && state.epoch < config.epochs && !earlyStopped && !atMaxSteps()) {
       const epoch = state.epoch;
       const batches = toBatches(
         Int32Array.from(
@@ -443,19 +496,21 @@ export async function train(
         });
         if (state.step % config.logEvery === 0) {
           await log({ type: 'step', epoch, step: state.step, loss, lr });
-          tensorboard.scalars({ 'train/loss_step': loss, 'train/lr': lr }, state.step);
+          tensorboard.step(state.step, { loss, lr });
         }
-        if (options.shouldStop?.() && state.batch < batches.length) {
+        // Ctrl-C, or the step limit mid-epoch: a checkpoint of the unfinished epoch.
+        const stopping = options.shouldStop?.() === true;
+        if ((stopping || atMaxSteps()) && state.batch < batches.length) {
           seconds += (performance.now() - timer) / 1000;
           state.partial = { metrics: metrics.toJSON(), seconds, dataWaitSeconds: dataWait };
           await saveCheckpoint(files.checkpoint, model, optimizer, state);
           emit({ type: 'checkpoint', dir: files.checkpoint, epoch, batch: state.batch, step: state.step });
-          interrupted = true;
+          interrupted = stopping;
           await stream.return(undefined);
           break;
         }
       }
-      if (interrupted) break;
+      if (interrupted || atMaxSteps()) break;
       seconds += (performance.now() - timer) / 1000;
       const trainSeconds = seconds;
       timer = performance.now();
@@ -483,17 +538,7 @@ export async function train(
       };
       state.history.push(record);
       await log(record);
-      tensorboard.scalars(
-        {
-          'train/loss': record.train.loss,
-          'train/top1': record.train.top1,
-          ...(val ? { 'val/loss': val.loss, 'val/top1': val.top1, 'val/top5': val.top5 } : {}),
-          lr,
-          images_per_second: record.imagesPerSecond,
-          data_wait_share: record.dataWaitShare,
-        },
-        epoch + 1,
-      );
+      tensorboard.epoch(record);
       emit(record);
       if (val && (!state.best || val.top1 > state.best.top1)) {
         state.best = { epoch: epoch + 1, top1: val.top1 };
@@ -511,6 +556,11 @@ export async function train(
       emit({ type: 'checkpoint', dir: files.checkpoint, epoch: state.epoch, batch: 0, step: state.step });
       // A stop asked for during validation ends here, on the epoch's checkpoint, not a step later.
       if (options.shouldStop?.() && state.epoch < config.epochs && !earlyStopped) interrupted = true;
+    }
+    // The step limit (reached now, or by the run resumed) ends a run early, as its last epoch would.
+    maxStepsReached = !interrupted && !earlyStopped && state.epoch < config.epochs && atMaxSteps();
+    if (maxStepsReached) {
+      await log({ type: 'stop', reason: 'maxSteps', maxSteps: config.maxSteps, step: state.step });
     }
     let reportFile: string | undefined;
     if (!interrupted) {
@@ -532,6 +582,14 @@ export async function train(
             ? { ...lastValidation, indices: valIndices, dataset: valDataset }
             : undefined,
         maxImages: config.reportImages,
+        run: {
+          backend,
+          params: countParams(model).total,
+          trainImages: trainIndices.length,
+          valImages: valIndices.length,
+          earlyStopped,
+          learningRates: learningRateCurve(config.schedule, scheduleContext, state.step),
+        },
       });
     }
     return {
@@ -540,6 +598,8 @@ export async function train(
       history: state.history,
       interrupted,
       earlyStopped,
+      maxStepsReached,
+      steps: state.step,
       best: state.best,
       reportFile,
     };
@@ -551,7 +611,10 @@ export async function train(
   }
 }
 
-/** Drops log lines written after the checkpoint a run resumes from (they will be written again). */
+/**
+ * Drops log lines written after the checkpoint a run resumes from (they will be written again), and
+ * the line of an earlier stop at `maxSteps` (the run goes on, or stops there again and says so).
+ */
 async function dropLogLinesAfter(file: string, step: number): Promise<void> {
   const text = await readFile(file, 'utf8').catch(() => '');
   const kept = text
@@ -559,7 +622,8 @@ async function dropLogLinesAfter(file: string, step: number): Promise<void> {
     .filter((line) => line.trim() !== '')
     .filter((line) => {
       try {
-        return (JSON.parse(line) as { step: number }).step <= step;
+        const entry = JSON.parse(line) as { type?: string; step: number };
+        return entry.step <= step && entry.type !== 'stop';
       } catch {
         return false; // a torn last line
       }

@@ -1,10 +1,5 @@
-import {
-  type EvalSplit,
-  evaluateModel,
-  type Precision,
-  type TestTimeAugmentation,
-  useBackend,
-} from '@resnet-ts/train';
+import { type EvalSplit, evaluateModel, type Precision, type TestTimeAugmentation } from '@resnet-ts/train';
+import { useInferenceBackend } from '../backend';
 import type { Io } from '../io';
 
 export interface EvalFlags {
@@ -21,7 +16,7 @@ export interface EvalFlags {
 const pct = (v: number) => (Number.isNaN(v) ? '   –  ' : `${(v * 100).toFixed(2).padStart(6)}%`);
 
 export async function runEval(flags: EvalFlags, io: Io): Promise<number> {
-  const { backend } = await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
+  const backend = await useInferenceBackend(flags.backend, io);
   const result = await evaluateModel({
     model: flags.model,
     data: flags.data,

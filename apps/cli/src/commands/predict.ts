@@ -1,4 +1,5 @@
-import { type Precision, predictImages, type TestTimeAugmentation, useBackend } from '@resnet-ts/train';
+import { type Precision, predictImages, type TestTimeAugmentation } from '@resnet-ts/train';
+import { useInferenceBackend } from '../backend';
 import type { Io } from '../io';
 
 export async function runPredict(
@@ -14,7 +15,7 @@ export async function runPredict(
   },
   io: Io,
 ): Promise<number> {
-  const { backend } = await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
+  const backend = await useInferenceBackend(flags.backend, io);
   const predictions = await predictImages(
     flags.model,
     images,

@@ -1,5 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { runFiles, type TrainConfigInput, type TrainOptions, train } from '@resnet-ts/train';
+import {
+  ConfigError,
+  runFiles,
+  type TrainConfigInput,
+  type TrainOptions,
+  type TrainResult,
+  train,
+} from '@resnet-ts/train';
+import type { Option } from 'commander';
 import { type Io, UsageError } from '../io';
 import { TrainProgress } from '../progress';
 
@@ -32,18 +40,60 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
 }
 
-/** The run configuration from --config and flags (flags win); only explicitly given flags count. */
-export function configFromFlags(flags: TrainFlags): Partial<TrainConfigInput> {
-  const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
+/** The config fields given by flags: only explicitly given ones count. */
+function givenFlags(flags: TrainFlags): Record<string, unknown> {
+  const given: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(flags)) {
     if (NOT_CONFIG.has(key) || value === undefined) continue;
     if (key === 'nesterov' && value === true) continue; // commander's default for --no-nesterov
-    config[key] = value;
+    given[key] = value;
   }
-  return config as Partial<TrainConfigInput>;
+  return given;
 }
 
-export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
+/** The run configuration from --config and flags (flags win); only explicitly given flags count. */
+export function configFromFlags(flags: TrainFlags): Partial<TrainConfigInput> {
+  const config: Record<string, unknown> = flags.config ? readConfigFile(flags.config) : {};
+  return { ...config, ...givenFlags(flags) } as Partial<TrainConfigInput>;
+}
+
+/**
+ * Names config fields as the user set them: the flag (`lr` → `--lr`) when given as one or when the
+ * field has one, `lr in run.json` when it came from --config.
+ */
+export function fieldNames(
+  flags: TrainFlags,
+  options: readonly Option[],
+  fromFile: Record<string, unknown>,
+): { name: (path: string) => string; mention: (path: string) => string } {
+  const flagOf = new Map(
+    options
+      .filter((o) => o.long && !NOT_CONFIG.has(o.attributeName()))
+      .map((o) => [o.attributeName(), o.long]),
+  );
+  const given = givenFlags(flags);
+  const split = (path: string) => {
+    const [field = '', ...rest] = path.split('.');
+    return { field, inner: rest.join('.') };
+  };
+  const mention = (path: string) => {
+    const { field, inner } = split(path);
+    const flag = flagOf.get(field);
+    return flag ? `${flag}${inner ? ` (${inner})` : ''}` : path;
+  };
+  const name = (path: string) => {
+    const { field } = split(path);
+    if (!(field in given) && field in fromFile) return `${path} in ${flags.config}`;
+    return mention(path);
+  };
+  return { name, mention };
+}
+
+/**
+ * Trains as the flags say. `options` are the train command's (they name the flag of each config
+ * field in errors).
+ */
+export async function runTrain(flags: TrainFlags, io: Io, options: readonly Option[] = []): Promise<number> {
   const input = configFromFlags(flags);
   const resume = flags.resume === true;
   let stopping = false;
@@ -57,7 +107,7 @@ export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
   });
   let progress: TrainProgress | undefined;
   try {
-    const options: TrainOptions = {
+    const trainOptions: TrainOptions = {
       outDir: flags.out,
       shouldStop: () => stopping,
       onEvent: (event) => {
@@ -72,9 +122,17 @@ export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
       },
     };
     // A new run's config is complete or train names the missing fields; a resume may give none.
-    const result = resume
-      ? await train(Object.keys(input).length === 0 ? undefined : input, { ...options, resume: true })
-      : await train(input as TrainConfigInput, options);
+    let result: TrainResult;
+    try {
+      result = resume
+        ? await train(Object.keys(input).length === 0 ? undefined : input, { ...trainOptions, resume: true })
+        : await train(input as TrainConfigInput, trainOptions);
+    } catch (error) {
+      if (!(error instanceof ConfigError) || error.issues.length === 0) throw error;
+      // Fields as the user set them: `--lr must be greater than 0`, not `lr: …`.
+      const { name, mention } = fieldNames(flags, options, flags.config ? readConfigFile(flags.config) : {});
+      throw new UsageError(error.describe(name, mention));
+    }
     progress?.stop();
     const files = runFiles(flags.out);
     if (result.interrupted && !existsSync(files.checkpoint)) {
@@ -98,6 +156,10 @@ export async function runTrain(flags: TrainFlags, io: Io): Promise<number> {
       );
     if (result.earlyStopped)
       io.stdout(`stopped early after ${result.history.length} epochs without improvement\n`);
+    if (result.maxStepsReached)
+      io.stdout(
+        `stopped early at step ${result.steps} (--max-steps); the model and report are of that step. Continue with: resnet train --resume --out ${flags.out} --max-steps 0\n`,
+      );
     io.stdout(
       `model: ${files.model}\nreport: ${files.report}\nlogs: ${files.metrics}, TensorBoard: ${files.tensorboard}\n`,
     );

@@ -87,6 +87,20 @@ export async function readTarArchive(
   return entries;
 }
 
+/** How many regular files of the archive `keep` accepts (their contents are skipped, not read). */
+export async function countTarEntries(file: string, keep: (name: string) => boolean): Promise<number> {
+  let count = 0;
+  await forEachTarEntry(
+    file,
+    (name) => {
+      if (keep(name)) count++;
+      return false;
+    },
+    () => undefined,
+  );
+  return count;
+}
+
 /** The archive's first file that `keep` accepts, reading no further than it. */
 export async function firstTarEntry(
   file: string,

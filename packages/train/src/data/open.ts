@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeImage } from '@resnet-ts/augment';
-import { extractTarArchive, firstTarEntry, isTarArchive } from './archive';
+import { countTarEntries, extractTarArchive, firstTarEntry, isTarArchive } from './archive';
 import { downloadCifar10, readCifar10 } from './cifar';
 import { DatasetError, type ImageDataset, type MemoryDataset } from './dataset';
 import { isImageFile, scanImageFolder } from './folder';
@@ -89,6 +89,23 @@ export async function openDataset(spec: string, options: OpenOptions = {}): Prom
     };
   }
   return { train: await openFolder(spec, options, prepare) };
+}
+
+/**
+ * How many training images `spec` holds, without decoding any (the `train/` half of a train/val
+ * tree; all of CIFAR-10's 50,000); `undefined` when that cannot be told cheaply.
+ */
+export async function countSourceImages(spec: string): Promise<number | undefined> {
+  if (spec === 'cifar10' || spec.startsWith('cifar10:')) return 50_000;
+  const info = await stat(spec).catch(() => undefined);
+  if (!info) return undefined;
+  if (info.isFile()) return isTarArchive(spec) ? countTarEntries(spec, isImageFile) : undefined;
+  const trainTree = path.join(spec, 'train');
+  const hasTrainTree = await stat(path.join(spec, 'val')).then(
+    () => stat(trainTree).then((s) => s.isDirectory()),
+    () => false,
+  );
+  return (await scanImageFolder(hasTrainTree ? trainTree : spec)).files.length;
 }
 
 /** Whether an archive's images are small enough to decode into memory (judged by its first image). */

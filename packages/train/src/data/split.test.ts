@@ -1,4 +1,4 @@
-import { epochOrder, permutation, stratifiedSplit } from './split';
+import { epochOrder, limitPerClass, permutation, stratifiedSplit } from './split';
 
 describe('stratifiedSplit', () => {
   const labels = Int32Array.from({ length: 1000 }, (_, i) => (i < 600 ? 0 : i < 900 ? 1 : 2));
@@ -61,5 +61,20 @@ describe('firstPerClass', () => {
     expect(Array.from(small.labels)).toEqual([0, 1, 0, 1]);
     if (small.kind !== 'memory') throw new Error('expected memory');
     expect(Array.from(small.images)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14]);
+  });
+});
+
+describe('limitPerClass', () => {
+  const labels = Int32Array.from({ length: 100 }, (_, i) => (i < 50 ? 0 : i < 97 ? 1 : 2));
+
+  it('keeps at most N of every class (all of a smaller one), in dataset order, chosen by the seed', () => {
+    const kept = limitPerClass(labels, 10, 7);
+    const count = (c: number) => Array.from(kept).filter((i) => labels[i] === c).length;
+    expect([0, 1, 2].map(count)).toEqual([10, 10, 3]);
+    expect(Array.from(kept)).toEqual(Array.from(kept).sort((a, b) => a - b));
+    expect(limitPerClass(labels, 10, 7)).toEqual(kept);
+    expect(limitPerClass(labels, 10, 8)).not.toEqual(kept);
+    expect(Array.from(kept.subarray(0, 10))).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]); // not the first N
+    expect(limitPerClass(labels, 100, 7)).toEqual(Int32Array.from(labels.keys()));
   });
 });

@@ -1,5 +1,5 @@
 import { sampleRandom } from '@resnet-ts/augment';
-import { DatasetError } from './dataset';
+import { DatasetError, firstPerClass, type ImageDataset, subset } from './dataset';
 
 /** Fisher–Yates over 0..n-1 with a seeded stream. */
 export function permutation(n: number, random: () => number): Int32Array {
@@ -62,4 +62,41 @@ export function stratifiedSplit(
     train: Int32Array.from(train.sort((a, b) => a - b)),
     validation: Int32Array.from(validation.sort((a, b) => a - b)),
   };
+}
+
+/**
+ * At most `limit` samples of every class, chosen by `seed` alone (the same seed and limit choose the
+ * same samples, whatever else the run sets), in dataset order.
+ */
+export function limitPerClass(labels: Int32Array, limit: number, seed: number): Int32Array {
+  const byClass = new Map<number, number[]>();
+  labels.forEach((label, i) => {
+    const list = byClass.get(label) ?? [];
+    list.push(i);
+    byClass.set(label, list);
+  });
+  const keep: number[] = [];
+  for (const [label, indices] of byClass) {
+    if (indices.length <= limit) {
+      keep.push(...indices);
+      continue;
+    }
+    const order = permutation(indices.length, sampleRandom(seed, -3, label));
+    for (const k of order.subarray(0, limit)) keep.push(indices[k] as number);
+  }
+  return Int32Array.from(keep.sort((a, b) => a - b));
+}
+
+/**
+ * The samples a run trains and validates on: all of `dataset`, or its per-class subset
+ * (`maxPerClass`: the first N of each class; `limitPerClass`: N of each class chosen by the seed).
+ */
+export function runSubset(
+  dataset: ImageDataset,
+  config: { maxPerClass?: number; limitPerClass?: number; seed: number },
+): ImageDataset {
+  const first = config.maxPerClass ? firstPerClass(dataset, config.maxPerClass) : dataset;
+  return config.limitPerClass
+    ? subset(first, limitPerClass(first.labels, config.limitPerClass, config.seed))
+    : first;
 }
