@@ -37,6 +37,17 @@ describe('when no fast backend loads', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  it("never prints tfjs's advice to install tfjs-node (the wrong fix here)", async () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await useBackend('cpu');
+      tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])).dataSync());
+      expect(warn.mock.calls.flat().join('\n')).not.toMatch(/tfjs-node/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('auto takes the pure-JS cpu backend for inference, and the notice says what would be fast', async () => {
     const { backend, skipped } = await useBackend('auto');
     expect(backend).toBe('cpu');
