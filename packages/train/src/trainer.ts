@@ -230,7 +230,7 @@ async function chooseTrainingBackend(config: TrainConfig): Promise<{ backend: st
     if (!(error instanceof NoFastBackendError)) throw error;
     const cost = await estimateCpuTraining(config).catch(() => undefined);
     throw new BackendError(
-      `${error.message}. The pure-JS cpu backend would take ${cost ? describeCpuCost(cost) : 'days per epoch'}; choose backend cpu (--backend cpu) to train on it anyway`,
+      `${error.message}. The pure-JS cpu backend would take ${cost ? describeCpuCost(cost) : 'far longer (its cost could not be measured)'}; choose backend cpu (--backend cpu) to train on it anyway`,
     );
   }
 }

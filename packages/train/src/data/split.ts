@@ -24,6 +24,17 @@ export interface Split {
   validation: Int32Array;
 }
 
+/** Each class's sample indices, in dataset order. */
+function indicesByClass(labels: Int32Array): Map<number, number[]> {
+  const byClass = new Map<number, number[]>();
+  labels.forEach((label, i) => {
+    const list = byClass.get(label) ?? [];
+    list.push(i);
+    byClass.set(label, list);
+  });
+  return byClass;
+}
+
 /**
  * A seeded stratified split: each class gives round(fraction × its count) samples to validation
  * (at least one when the fraction is positive), so class proportions match in both parts.
@@ -38,12 +49,7 @@ export function stratifiedSplit(
   if (!(fraction >= 0 && fraction < 1)) {
     throw new RangeError(`valSplit: expected a fraction in [0, 1), got ${fraction}`);
   }
-  const byClass = new Map<number, number[]>();
-  labels.forEach((label, i) => {
-    const list = byClass.get(label) ?? [];
-    list.push(i);
-    byClass.set(label, list);
-  });
+  const byClass = indicesByClass(labels);
   const train: number[] = [];
   const validation: number[] = [];
   for (const [label, indices] of [...byClass].sort((a, b) => a[0] - b[0])) {
@@ -69,12 +75,7 @@ export function stratifiedSplit(
  * same samples, whatever else the run sets), in dataset order.
  */
 export function limitPerClass(labels: Int32Array, limit: number, seed: number): Int32Array {
-  const byClass = new Map<number, number[]>();
-  labels.forEach((label, i) => {
-    const list = byClass.get(label) ?? [];
-    list.push(i);
-    byClass.set(label, list);
-  });
+  const byClass = indicesByClass(labels);
   const keep: number[] = [];
   for (const [label, indices] of byClass) {
     if (indices.length <= limit) {
