@@ -1,0 +1,6 @@
+// Tests run on the pure-JS CPU backend; IS_TEST silences its "install tfjs-node" banner.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+
+tf.env().set('IS_TEST', true);
+tf.setBackend('cpu');

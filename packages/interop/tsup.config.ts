@@ -1,0 +1,3 @@
+import { packageConfig } from '../../tsup.shared';
+
+export default packageConfig({ external: [/^@tensorflow\//, 'h5wasm', 'fflate', 'protobufjs'] });
