@@ -1,6 +1,8 @@
+import { WEIGHT_SOURCES } from '@resnet-ts/interop';
 import { AUGMENT_PRESETS, BACKENDS, CONV_LAYOUTS, PRECISIONS } from '@resnet-ts/train';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runAugment } from './commands/augment';
+import { runConvert } from './commands/convert';
 import { runDoctor } from './commands/doctor';
 import { runEval } from './commands/eval';
 import { runPredict } from './commands/predict';
@@ -243,6 +245,38 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--seed <n>', 'seed for random classes', integer)
     .option('--json', 'print the report as JSON')
     .action(async (options) => setExitCode(await runScrape(options, io)));
+
+  program
+    .command('convert')
+    .description(
+      'turn torchvision, timm or Keras ResNet weights (.safetensors, .pth/.pt, .h5/.weights.h5/.keras) into a model directory that eval, predict and train --pretrained load',
+    )
+    .argument('<weights>', 'the weight file')
+    .addOption(
+      new Option('--from <source>', 'whose weights they are').choices(WEIGHT_SOURCES).makeOptionMandatory(),
+    )
+    .option('--model <name>', "the architecture you expect (resnet18, resnet50, …); default: the file's")
+    .requiredOption(
+      '--out <dir>',
+      'model directory to write (model.json, weights.bin, labels.json, preprocessing.json)',
+    )
+    .option(
+      '--image-size <pixels>',
+      'input side (default 224, or 32 for a CIFAR-style stem)',
+      positiveInteger,
+    )
+    .option(
+      '--labels <file>',
+      'class names, a JSON array or one per line (default: the ImageNet names for 1,000 outputs)',
+    )
+    .addOption(
+      new Option(
+        '--normalization <mode>',
+        'input normalisation the weights were trained with (default: imagenet for torchvision/timm, caffe for Keras)',
+      ).choices(['imagenet', 'caffe', 'tf', 'none']),
+    )
+    .option('--json', 'print JSON')
+    .action(async (weights: string, options) => setExitCode(await runConvert(weights, options, io)));
 
   program
     .command('doctor')

@@ -89,7 +89,7 @@ export { ClassificationMetrics } from './metrics';
 export { fileSystem, type SaveModelOptions, saveModel } from './model-io';
 export { buildModel, type ModelRequest, modelDefaults } from './models';
 export { Optimizer, type OptimizerConfig, type OptimizerState, type Parameter } from './optim';
-export { resolvePreprocessing } from './preprocess';
+export { resolvePreprocessing, standardPreprocessing } from './preprocess';
 export { type ReportInput, type ReportRun, writeReport } from './report';
 export { learningRate, parseSchedule, type Schedule, type ScheduleContext } from './schedule';
 export { trainStep } from './step';

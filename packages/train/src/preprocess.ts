@@ -42,16 +42,31 @@ export function resolvePreprocessing(
       : mode === 'imagenet'
         ? IMAGENET_PER_CHANNEL
         : { mode };
+  return standardPreprocessing(normalization, inputSize, small, config.augment);
+}
+
+/**
+ * The standard pipelines for a network input: small images (CIFAR-style, decoded at their size) are
+ * not resized, and train with pad + crop + flip; large ones are resized to 1/0.875 of the side and
+ * centre-cropped for evaluation, and train with random resized crops and flips.
+ */
+export function standardPreprocessing(
+  normalization: Normalization,
+  inputSize: [number, number],
+  small: boolean,
+  augment: TrainConfig['augment'],
+): Preprocessing {
+  const side = inputSize[0];
   const evalSteps: AugmentStep[] = small
     ? []
     : [{ op: 'resizeAndCenterCrop', shorter: Math.round(side / 0.875), size: side }];
   let trainSteps: AugmentStep[];
-  if (typeof config.augment === 'object') trainSteps = config.augment.steps;
-  else if (config.augment === 'standard') {
+  if (typeof augment === 'object') trainSteps = augment.steps;
+  else if (augment === 'standard') {
     trainSteps = small
       ? [{ op: 'padCropFlip', padding: Math.max(1, Math.round(side / 8)) }]
       : [{ op: 'randomResizedCrop', size: side }, { op: 'flip' }];
-  } else if (config.augment === 'flip') trainSteps = [...evalSteps, { op: 'flip' }];
+  } else if (augment === 'flip') trainSteps = [...evalSteps, { op: 'flip' }];
   else trainSteps = evalSteps;
   return {
     train: { steps: trainSteps, normalization },
