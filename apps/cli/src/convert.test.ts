@@ -64,6 +64,13 @@ describe('resnet convert', () => {
     });
     expect(config.convertedFrom.sha256).toMatch(/^[0-9a-f]{64}$/);
 
+    // Stock layers only: plain tf.loadLayersModel (tfjs-node, the browser) needs nothing of ours.
+    const topology = JSON.parse(await readFile(path.join(out, 'model.json'), 'utf8')).modelTopology;
+    const classes = new Set<string>(
+      (topology.model_config ?? topology).config.layers.map((l: { class_name: string }) => l.class_name),
+    );
+    expect([...classes].filter((c) => c.startsWith('ResNet'))).toEqual([]);
+
     // The saved model gives the framework's probabilities on the framework's input.
     const bundle = await loadModel(out);
     try {

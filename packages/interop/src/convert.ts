@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { unzipSync } from 'fflate';
 import { buildResNet, type ResNetConfig, resolveResNetConfig } from '@resnet-ts/resnet-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { unzipSync } from 'fflate';
 import { WeightFileError } from './errors';
 import { HDF5_MAGIC, readKerasWeights } from './formats/keras-h5';
 import { readSafetensors } from './formats/safetensors';
@@ -48,9 +48,10 @@ export interface ConvertedModel {
 /** What a file is, from its first bytes (extensions lie: `.pt`, `.bin`, `.h5` are all used loosely). */
 export function detectWeightFormat(bytes: Uint8Array, file: string): WeightFormat {
   if (bytes.byteLength >= 8 && HDF5_MAGIC.every((b, i) => bytes[i] === b)) return 'keras-h5';
-  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return zipHolds(bytes, 'model.weights.h5') ? 'keras-archive' : 'pytorch';
-  if (bytes[0] === 0x80) return 'pytorch'; // a legacy torch.save pickle: readTorchFile explains
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b)
+    return zipHolds(bytes, 'model.weights.h5') ? 'keras-archive' : 'pytorch';
   if (bytes.byteLength >= 9 && bytes[8] === 0x7b) return 'safetensors'; // u64 length, then '{'
+  if (bytes[0] === 0x80) return 'pytorch'; // a legacy torch.save pickle: readTorchFile explains
   throw new WeightFileError(
     file,
     bytes.byteLength === 0

@@ -27,14 +27,16 @@ export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): nu
 }
 
 /** A safetensors file of float32 tensors (for tests that edit a state dict). */
-export function encodeSafetensors(tensors: Map<string, SourceTensor>): Uint8Array {
+export function encodeSafetensors(tensors: Map<string, SourceTensor>, headerLength?: number): Uint8Array {
   const header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> = {};
   let offset = 0;
   for (const [name, t] of tensors) {
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.values.length * 4] };
     offset += t.values.length * 4;
   }
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  // The format allows trailing spaces in the header: they set its length.
+  const text = JSON.stringify(header);
+  const json = new TextEncoder().encode(headerLength ? text.padEnd(headerLength) : text);
   const out = new Uint8Array(8 + json.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
   out.set(json, 8);
