@@ -1,26 +1,32 @@
-import { convertWeights } from './convert';
 import { zipSync } from 'fflate';
+import { convertWeights } from './convert';
 import { UnsafePickleError } from './errors';
 import { readSafetensors } from './formats/safetensors';
 import type { SourceTensor } from './tensors';
 import { encodeSafetensors, fixtureBytes } from './testing';
 
 // Each bad input is one WeightFileError line naming the file and what is wrong; nothing is built or run.
-const convert = (bytes: Uint8Array, from: 'torchvision' | 'keras' = 'torchvision', depth?: number) => () =>
-  convertWeights(bytes, 'weights.bin', { from, depth });
+const convert =
+  (bytes: Uint8Array, from: 'torchvision' | 'keras' = 'torchvision', depth?: number) =>
+  () =>
+    convertWeights(bytes, 'weights.bin', { from, depth });
 
 const stateDict = () => readSafetensors(fixtureBytes('tv_resnet20_b.safetensors'), 'fixture');
 
 describe('bad weight files', () => {
   it('a truncated safetensors file', () => {
     const bytes = fixtureBytes('tv_resnet20_b.safetensors');
-    expect(convert(bytes.subarray(0, bytes.length - 1000))).toThrow(/^weights\.bin: truncated: tensor \S+ ends at byte \d+ of the data, the file holds \d+$/);
+    expect(convert(bytes.subarray(0, bytes.length - 1000))).toThrow(
+      /^weights\.bin: truncated: tensor \S+ ends at byte \d+ of the data, the file holds \d+$/,
+    );
     expect(convert(bytes.subarray(0, 100))).toThrow(/truncated: the header needs \d+ bytes/);
   });
 
   it('a truncated .pth file', () => {
     const bytes = fixtureBytes('tv_resnet8_a.pth');
-    expect(convert(bytes.subarray(0, bytes.length / 2))).toThrow(/^weights\.bin: the zip archive is damaged or truncated/);
+    expect(convert(bytes.subarray(0, bytes.length / 2))).toThrow(
+      /^weights\.bin: the zip archive is damaged or truncated/,
+    );
   });
 
   it('a pickle that asks for code is refused, naming the global, and nothing runs', () => {
@@ -47,8 +53,12 @@ describe('bad weight files', () => {
   });
 
   it('a file of the other framework says which --from reads it', () => {
-    expect(convert(fixtureBytes('keras_resnet8_b.keras'), 'torchvision')).toThrow(/is a \.keras archive.*; use --from keras/);
-    expect(convert(fixtureBytes('tv_resnet8_a.pth'), 'keras')).toThrow(/is a PyTorch file.*; use --from torchvision or timm/);
+    expect(convert(fixtureBytes('keras_resnet8_b.keras'), 'torchvision')).toThrow(
+      /is a \.keras archive.*; use --from keras/,
+    );
+    expect(convert(fixtureBytes('tv_resnet8_a.pth'), 'keras')).toThrow(
+      /is a PyTorch file.*; use --from torchvision or timm/,
+    );
     expect(convert(new Uint8Array(0))).toThrow(/^weights\.bin: the file is empty$/);
     expect(convert(new TextEncoder().encode('hello, this is text'))).toThrow(/not a weight file read here/);
   });
@@ -56,11 +66,15 @@ describe('bad weight files', () => {
   it('a missing, extra or mis-shaped tensor is named', () => {
     const missing = stateDict();
     missing.delete('layer2.1.bn2.running_var');
-    expect(convert(encodeSafetensors(missing))).toThrow(/does not fit resnet20: missing layer2\.1\.bn2\.running_var$/);
+    expect(convert(encodeSafetensors(missing))).toThrow(
+      /does not fit resnet20: missing layer2\.1\.bn2\.running_var$/,
+    );
 
     const extra = stateDict();
     extra.set('layer9.extra.weight', { dtype: 'float32', shape: [2], values: new Float32Array(2) });
-    expect(convert(encodeSafetensors(extra))).toThrow(/does not fit resnet20: unexpected layer9\.extra\.weight$/);
+    expect(convert(encodeSafetensors(extra))).toThrow(
+      /does not fit resnet20: unexpected layer9\.extra\.weight$/,
+    );
 
     const misshaped = stateDict();
     const bn = misshaped.get('layer3.0.bn1.weight') as SourceTensor;
@@ -73,7 +87,12 @@ describe('bad weight files', () => {
   it('a whole pickled model (not a state dict) is refused', () => {
     // torch.save(model): the pickle names the model's class.
     const pickle = new Uint8Array([
-      0x80, 0x02, ...new TextEncoder().encode('ctorchvision.models.resnet\nResNet\n'), 0x29, 0x81, 0x2e,
+      0x80,
+      0x02,
+      ...new TextEncoder().encode('ctorchvision.models.resnet\nResNet\n'),
+      0x29,
+      0x81,
+      0x2e,
     ]);
     const archive = zipSync({ 'resnet/data.pkl': pickle, 'resnet/version': new TextEncoder().encode('3\n') });
     expect(convert(archive)).toThrow(
@@ -82,10 +101,13 @@ describe('bad weight files', () => {
   });
 
   it('a legacy (pre-1.6) torch.save file and a TorchScript archive say how to re-save', () => {
-    expect(convert(new Uint8Array([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8]))).toThrow(
-      /legacy \(pre-1\.6\) format/,
-    );
-    const script = zipSync({ 'm/constants.pkl': new Uint8Array([0x80, 0x02, 0x29, 0x2e]), 'm/code/x.py': new Uint8Array(1) });
+    expect(
+      convert(new Uint8Array([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8])),
+    ).toThrow(/legacy \(pre-1\.6\) format/);
+    const script = zipSync({
+      'm/constants.pkl': new Uint8Array([0x80, 0x02, 0x29, 0x2e]),
+      'm/code/x.py': new Uint8Array(1),
+    });
     expect(convert(script)).toThrow(/a TorchScript archive \(torch\.jit\.save\)/);
   });
 });
