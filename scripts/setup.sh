@@ -5,6 +5,8 @@
 # Safe to run again: it installs only what is missing and the build skips up-to-date work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# onnxruntime-node's postinstall (blocked by npm 11 anyway) would fetch CUDA extras from a host this network does not reach.
+export ONNXRUNTIME_NODE_INSTALL=skip
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 fail() {

@@ -5,6 +5,7 @@ import { runAugment } from './commands/augment';
 import { runConvert } from './commands/convert';
 import { runDoctor } from './commands/doctor';
 import { runEval } from './commands/eval';
+import { EXPORT_FORMATS, opset, runExport } from './commands/export';
 import { runPredict } from './commands/predict';
 import { runScrape } from './commands/scrape';
 import { runSummary } from './commands/summary';
@@ -277,6 +278,25 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     )
     .option('--json', 'print JSON')
     .action(async (weights: string, options) => setExitCode(await runConvert(weights, options, io)));
+
+  program
+    .command('export')
+    .description(
+      'write a trained model as ONNX (onnxruntime, TensorRT, OpenVINO …; batch norms folded, labels and preprocessing in its metadata) or copy it as a TensorFlow.js layers model',
+    )
+    .requiredOption('--model <dir>', 'run directory (its final model) or exported model directory')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'onnx: one .onnx file; tfjs: a model directory (model.json, weights.bin, …)',
+      )
+        .choices(EXPORT_FORMATS)
+        .makeOptionMandatory(),
+    )
+    .requiredOption('--out <path>', 'the .onnx file (replaced if it exists) or the new model directory')
+    .option('--opset <n>', 'ONNX operator set, 13 to 21 (default 17)', opset)
+    .option('--json', 'print JSON')
+    .action(async (options) => setExitCode(await runExport(options, io)));
 
   program
     .command('doctor')

@@ -76,6 +76,7 @@ export {
   type TestTimeAugmentation,
 } from './evaluate';
 export { exportModel, loadModel, type ModelBundle } from './export';
+export { writeDirAtomic, writeFileAtomic } from './files';
 export {
   type EvalSplit,
   type EvaluateModelOptions,
