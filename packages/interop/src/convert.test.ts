@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { convertWeights, type WeightSource } from './convert';
-import { fixtureBytes, fixtureIo, maxAbsDifference } from './testing';
+import { readSafetensors } from './formats/safetensors';
+import { IMAGENET_CLASS_NAMES, IMAGENET_WNIDS } from './imagenet-classes';
+import { encodeSafetensors, fixtureBytes, fixtureIo, maxAbsDifference } from './testing';
 
 // Logits of the converted model against the framework's own on the same input (fixtures made by
 // PyTorch 2.13 + torchvision 0.28 / timm 1.0 and Keras 3.15 with random weights and BN statistics).
@@ -86,5 +88,28 @@ describe('convertWeights: the same logits as the framework', () => {
     } finally {
       converted.model.dispose();
     }
+  });
+});
+
+describe('convertWeights: labels', () => {
+  it('names the 1,000 ILSVRC-2012 classes of a 1,000-way net in torchvision order', () => {
+    const tensors = readSafetensors(fixtureBytes('tv_resnet20_b.safetensors'), 'fixture');
+    tensors.set('fc.weight', { dtype: 'float32', shape: [1000, 64], values: new Float32Array(64_000) });
+    tensors.set('fc.bias', { dtype: 'float32', shape: [1000], values: new Float32Array(1000) });
+    const converted = convertWeights(encodeSafetensors(tensors), 'imagenet-head.safetensors', {
+      from: 'torchvision',
+    });
+    converted.model.dispose();
+    expect(converted.labels).toHaveLength(1000);
+    expect(converted.labels?.slice(0, 3)).toEqual(['tench', 'goldfish', 'great white shark']);
+    expect(converted.labels?.[999]).toBe(IMAGENET_CLASS_NAMES[999]);
+    expect(IMAGENET_WNIDS[0]).toBe('n01440764');
+    expect([...IMAGENET_WNIDS].sort()).toEqual([...IMAGENET_WNIDS]); // class index = sorted WordNet id
+  });
+
+  it('leaves other class counts unnamed', () => {
+    const converted = convertWeights(fixtureBytes('tv_resnet8_a.pth'), 'x.pth', { from: 'torchvision' });
+    converted.model.dispose();
+    expect(converted.labels).toBeUndefined();
   });
 });
