@@ -168,6 +168,32 @@ describe('resnet train / eval / predict', () => {
     expect(right / validation.length).toBeCloseTo(epochs[1].val.top1, 10);
   });
 
+  it('fine-tunes from a run: architecture from it, a frozen stem, the head LR multiplier on the start line', async () => {
+    const dir = path.join(path.dirname(runDir), 'finetuned');
+    const argv = ['--pretrained', runDir, '--data', data, '--freeze', 'stem', '--head-lr-mult', '2'];
+    const rest = [
+      '--epochs',
+      '1',
+      '--batch-size',
+      '16',
+      '--workers',
+      '0',
+      '--cache-dir',
+      cacheDir,
+      '--out',
+      dir,
+    ];
+    const io = testIo();
+    expect(await run(['train', ...argv, ...rest], io.io)).toBe(0);
+    expect(io.err()).toMatch(
+      new RegExp(
+        `steps per epoch; fine-tuning from pretrained weights in ${runDir} \\(resnet8, SHA-256 [0-9a-f]{12}…\\); frozen: stem \\(2 layers, [\\d,]+ weights\\); new head LR × 2\n`,
+      ),
+    );
+    const saved = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
+    expect(saved).toMatchObject({ model: 'resnet8', pretrained: runDir, freeze: 'stem', headLrMult: 2 });
+  });
+
   it('on a terminal, training draws a progress bar with images/s and ETA', async () => {
     const tty = testIo(undefined, true);
     const dir = path.join(path.dirname(runDir), 'tty');
@@ -440,6 +466,68 @@ describe('bad input fails with one clear line and a non-zero exit', () => {
       1,
     ],
     ['unknown summary model', () => ['summary', '--model', 'resnet21'], /depth/, 1],
+    [
+      'unknown --freeze part',
+      () => freshTrain('--freeze', 'foo'),
+      /option '--freeze <part>' argument 'foo' is invalid. Allowed choices are stem, stage1, stage2, stage3, stage4/,
+      2,
+    ],
+    [
+      '--freeze stage4 on a CIFAR ResNet',
+      () => [
+        'train',
+        '--pretrained',
+        runDir,
+        '--data',
+        data,
+        '--freeze',
+        'stage4',
+        '--out',
+        `${runDir}-fresh`,
+      ],
+      /^resnet: --freeze must be one of stem, stage1, stage2, stage3 for resnet8, which has 3 stages \(got "stage4"\)\n$/,
+      1,
+    ],
+    [
+      '--freeze without --pretrained',
+      () => freshTrain('--freeze', 'stem'),
+      /^resnet: --freeze needs --pretrained weights to start from \(frozen layers would keep their random initialisation\)\n$/,
+      1,
+    ],
+    [
+      'negative --head-lr-mult',
+      () => freshTrain('--head-lr-mult', '-1'),
+      /^resnet: --head-lr-mult must be at least 0 \(got -1\)\n$/,
+      1,
+    ],
+    [
+      '--pretrained that does not exist',
+      () => ['train', '--pretrained', '/nonexistent/base', '--data', data, '--out', `${runDir}-fresh`],
+      /^resnet: --pretrained \/nonexistent\/base: the model directory does not exist\n$/,
+      1,
+    ],
+    [
+      '--pretrained without a model',
+      () => ['train', '--pretrained', data, '--data', data, '--out', `${runDir}-fresh`],
+      /^resnet: --pretrained .*: holds no model \(no model.json, and no model\/model.json of a run directory\)\n$/,
+      1,
+    ],
+    [
+      '--model disagreeing with --pretrained',
+      () => [
+        'train',
+        '--pretrained',
+        runDir,
+        '--model',
+        'resnet20',
+        '--data',
+        data,
+        '--out',
+        `${runDir}-fresh`,
+      ],
+      /^resnet: --model must be resnet8, the architecture of the pretrained model in .*, or be left out \(got "resnet20"\)\n$/,
+      1,
+    ],
     [
       'unknown test-time augmentation',
       () => ['eval', '--model', runDir, '--tta', 'crop10'],

@@ -1,5 +1,5 @@
 import { WEIGHT_SOURCES } from '@resnet-ts/interop';
-import { AUGMENT_PRESETS, BACKENDS, CONV_LAYOUTS, PRECISIONS } from '@resnet-ts/train';
+import { AUGMENT_PRESETS, BACKENDS, CONV_LAYOUTS, FREEZE_POINTS, PRECISIONS } from '@resnet-ts/train';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runAugment } from './commands/augment';
 import { runConvert } from './commands/convert';
@@ -70,14 +70,33 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--val-data <dir>', 'held-out validation folder (otherwise --val-split of --data)')
     .option(
       '--model <name>',
-      'resnet20|resnet32|resnet44|resnet56|resnet110|resnet18|resnet34|resnet50|resnet101|resnet152|alexnet',
+      'resnet20|resnet32|resnet44|resnet56|resnet110|resnet18|resnet34|resnet50|resnet101|resnet152|alexnet (with --pretrained: its architecture; given, it must agree)',
     )
     .option(
       '--model-options <json>',
       'extra builder options as JSON or @file (e.g. {"shortcut":"B","width":2})',
       json,
     )
-    .option('--image-size <pixels>', 'resize images to this square size', positiveInteger)
+    .option(
+      '--pretrained <dir>',
+      'fine-tune: start from this exported model or run directory (its architecture, normalisation and input size; a new classifier head for --data)',
+    )
+    .addOption(
+      new Option(
+        '--freeze <part>',
+        'with --pretrained: keep the layers up to and including this part fixed, batch norms in inference mode (CIFAR ResNets: stem..stage3)',
+      ).choices(FREEZE_POINTS),
+    )
+    .option(
+      '--head-lr-mult <k>',
+      "the classifier head's learning rate is k × the schedule's (default 1; 0 keeps it at init)",
+      number,
+    )
+    .option(
+      '--image-size <pixels>',
+      "resize images to this square size (with --pretrained: default the pretrained model's)",
+      positiveInteger,
+    )
     .option('--epochs <n>', 'epochs to train (default 30)', positiveInteger)
     .option(
       '--max-steps <n>',
@@ -112,13 +131,10 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     )
     .option('--augment <spec>', 'standard|flip|none, or a JSON pipeline {"steps":[…]} / @file', augmentSpec)
     .addOption(
-      new Option('--normalization <mode>', 'input normalisation').choices([
-        'per-pixel-mean',
-        'imagenet',
-        'caffe',
-        'tf',
-        'none',
-      ]),
+      new Option(
+        '--normalization <mode>',
+        "input normalisation (with --pretrained: default the pretrained model's)",
+      ).choices(['per-pixel-mean', 'imagenet', 'caffe', 'tf', 'none']),
     )
     .option('--seed <n>', 'seed for initialisation, split, order and augmentation (default 0)', integer)
     .option('--workers <n>', 'worker threads preparing batches (default 1)', integer)

@@ -1,4 +1,4 @@
-import type { TrainEvent } from '@resnet-ts/train';
+import { describeStart, type TrainEvent } from '@resnet-ts/train';
 import cliProgress from 'cli-progress';
 import type { Io } from './io';
 
@@ -44,11 +44,13 @@ export class TrainProgress {
           ? `; resuming epoch ${event.resumedFrom.epoch + 1} at batch ${event.resumedFrom.batch} (step ${event.resumedFrom.step})`
           : '';
         const limit = event.maxSteps ? `; stopping after step ${event.maxSteps} (--max-steps)` : '';
+        const start = describeStart(event);
+        const fineTuning = start ? `; ${start}` : '';
         // Skipped backends only matter when auto fell through to the slow pure-JS one.
         if (event.backend === 'cpu')
           for (const skipped of event.skippedBackends) this.io.stderr(`warning: ${skipped}\n`);
         this.io.stderr(
-          `backend ${event.backend}; ${event.classes.length} classes, ${event.trainCount} training / ${event.valCount} validation images; ${event.params.toLocaleString('en-US')} parameters; ${event.stepsPerEpoch} steps per epoch${resumed}${limit}\n`,
+          `backend ${event.backend}; ${event.classes.length} classes, ${event.trainCount} training / ${event.valCount} validation images; ${event.params.toLocaleString('en-US')} parameters; ${event.stepsPerEpoch} steps per epoch${resumed}${limit}${fineTuning}\n`,
         );
         this.io.stderr(
           `class counts: ${event.classes.map((c, i) => `${c} ${event.classCounts[i]}`).join(', ')}\n`,

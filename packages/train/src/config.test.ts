@@ -88,6 +88,31 @@ describe('parseTrainConfig', () => {
     expect(new ConfigError('something: wrong').describe(() => 'x')).toBe('something: wrong');
   });
 
+  it('fine-tuning: pretrained makes model optional; freeze needs it; headLrMult is at least 0', () => {
+    expect(parseTrainConfig({ data: 'd', pretrained: 'runs/base' })).toMatchObject({
+      pretrained: 'runs/base',
+      headLrMult: 1,
+    });
+    expect(parseTrainConfig({ data: 'd', pretrained: 'runs/base' })).not.toHaveProperty('model');
+    expect(parseTrainConfig(minimal)).not.toHaveProperty('freeze');
+    expect(refusal({ data: 'd' }).message).toBe('model: is required');
+    expect(refusal({ lr: -1, epoch: 3 }).issues.map((i) => i.path)).toEqual(['data', 'model', 'lr', 'epoch']);
+    const freeze = refusal({ ...minimal, freeze: 'stage2' });
+    expect(freeze.message).toBe(
+      'freeze: needs pretrained weights to start from (frozen layers would keep their random initialisation)',
+    );
+    expect(freeze.describe((path) => `--${path}`)).toBe(
+      '--freeze needs --pretrained weights to start from (frozen layers would keep their random initialisation)',
+    );
+    expect(refusal({ ...minimal, pretrained: 'p', freeze: 'foo' }).message).toBe(
+      'freeze: must be one of stem, stage1, stage2, stage3, stage4 (got "foo")',
+    );
+    expect(refusal({ ...minimal, headLrMult: -1 }).message).toBe('headLrMult: must be at least 0 (got -1)');
+    expect(refusal({ ...minimal, pretrainedSha256: 'abc' }).message).toBe(
+      'pretrainedSha256: must be 64 hex digits (got "abc")',
+    );
+  });
+
   it('limitPerClass and maxSteps (0: no limit) are optional counts', () => {
     expect(parseTrainConfig({ ...minimal, limitPerClass: 5, maxSteps: 0 })).toMatchObject({
       limitPerClass: 5,

@@ -56,6 +56,12 @@ export const BACKENDS = ['auto', 'cuda', 'onednn', 'tensorflow', 'tensorflow-gpu
  */
 export const PRECISIONS = ['fp32', 'tf32', 'bf16'] as const;
 export type Precision = (typeof PRECISIONS)[number];
+/**
+ * How much of a pretrained network `freeze` keeps fixed: the stem (`conv1_*`, `pool1_*`), or the stem
+ * and stages 1 to K (resnet-core's `conv2_*` … `conv{K+1}_*` layers). CIFAR ResNets have 3 stages.
+ */
+export const FREEZE_POINTS = ['stem', 'stage1', 'stage2', 'stage3', 'stage4'] as const;
+export type FreezePoint = (typeof FREEZE_POINTS)[number];
 
 /** Everything a training run is made of; `parseTrainConfig` fills defaults and names bad fields. */
 export const trainConfigSchema = z
@@ -64,12 +70,37 @@ export const trainConfigSchema = z
     data: z.string().min(1),
     /** Held-out validation data (a folder of class folders); otherwise `valSplit` of `data`. */
     valData: z.string().min(1).optional(),
-    model: z.string().regex(/^(resnet\d+|alexnet)$/, {
-      error: (issue) =>
-        `must be resnet<depth> (e.g. resnet20, resnet56, resnet18, resnet50) or alexnet (got ${JSON.stringify(issue.input)})`,
-    }),
+    /** `resnet<depth>` or `alexnet`; with `pretrained`, optional (the pretrained model's), else required. */
+    model: z
+      .string()
+      .regex(/^(resnet\d+|alexnet)$/, {
+        error: (issue) =>
+          `must be resnet<depth> (e.g. resnet20, resnet56, resnet18, resnet50) or alexnet (got ${JSON.stringify(issue.input)})`,
+      })
+      .optional(),
     /** Extra `buildResNet`/`buildAlexNet` options (shortcut, width, preactivation, …). */
     modelOptions: z.record(z.string(), z.unknown()).default({}),
+    /**
+     * Fine-tuning: start from the weights of this exported model directory or run directory. Its
+     * architecture, normalisation and input size become the run's (unless given); every weight
+     * but the classifier head (`predictions`, made anew for the data's classes) is taken as it is.
+     */
+    pretrained: z.string().min(1).optional(),
+    /**
+     * SHA-256 (hex) of the pretrained weights, recorded by the trainer for provenance; when given
+     * for a new run, the pretrained weights must be these.
+     */
+    pretrainedSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, { error: (issue) => `must be 64 hex digits (got ${show(issue.input)})` })
+      .optional(),
+    /**
+     * Keep the pretrained layers up to and including this part fixed: no gradient updates, no weight
+     * decay, and their batch norms in inference mode (moving statistics used, not updated).
+     */
+    freeze: z.enum(FREEZE_POINTS).optional(),
+    /** The classifier head's learning rate is this many times the schedule's (0 keeps it at init). */
+    headLrMult: z.number().nonnegative().default(1),
     /** Resize images to size×size: decode-once datasets at prepare time, files on the fly. */
     imageSize: positiveInt.optional(),
     epochs: positiveInt.default(30),
@@ -150,10 +181,27 @@ export interface ConfigIssue {
   path: string;
   /** What is wrong, as words that follow the field's name: `is required`, `must be one of a, b`. */
   message: string;
+  /**
+   * Other fields the message names, each written `{path}` in it, so that a front end names them
+   * its own way too (`freeze: needs {pretrained}` → `--freeze needs --pretrained`).
+   */
+  mentions?: readonly string[];
 }
 
-const formatIssues = (issues: readonly ConfigIssue[], name: (path: string) => string) =>
-  issues.map((issue) => `${name(issue.path)}${issue.path ? ' ' : ''}${issue.message}`).join('; ');
+const formatIssues = (
+  issues: readonly ConfigIssue[],
+  name: (path: string) => string,
+  mention: (path: string) => string,
+) =>
+  issues
+    .map((issue) => {
+      const message = (issue.mentions ?? []).reduce(
+        (text, other) => text.split(`{${other}}`).join(mention(other)),
+        issue.message,
+      );
+      return `${name(issue.path)}${issue.path ? ' ' : ''}${message}`;
+    })
+    .join('; ');
 
 /** The text around a {@link ConfigError}'s issues; `name` names any field it mentions. */
 export type ConfigErrorFrame = (problems: string, name: (path: string) => string) => string;
@@ -173,7 +221,8 @@ export class ConfigError extends Error {
 
   constructor(message: string | readonly ConfigIssue[], frame: ConfigErrorFrame = (problems) => problems) {
     const issues = typeof message === 'string' ? [] : [...message];
-    super(typeof message === 'string' ? message : frame(formatIssues(issues, fieldName), (path) => path));
+    const plain = (path: string) => path;
+    super(typeof message === 'string' ? message : frame(formatIssues(issues, fieldName, plain), plain));
     this.issues = issues;
     this.frame = frame;
   }
@@ -183,7 +232,9 @@ export class ConfigError extends Error {
    * for the config as a whole) instead of `path:`, and other fields it mentions `mention(path)`.
    */
   describe(name: (path: string) => string, mention: (path: string) => string = name): string {
-    return this.issues.length === 0 ? this.message : this.frame(formatIssues(this.issues, name), mention);
+    return this.issues.length === 0
+      ? this.message
+      : this.frame(formatIssues(this.issues, name, mention), mention);
   }
 }
 
@@ -258,9 +309,38 @@ function configIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]
   });
 }
 
+/** Rules between fields, checked on the input as given so that they are reported with the others. */
+function crossFieldIssues(input: unknown): ConfigIssue[] {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return [];
+  const given = input as Record<string, unknown>;
+  const issues: ConfigIssue[] = [];
+  if (given.model === undefined && given.pretrained === undefined) {
+    issues.push({ path: 'model', message: 'is required' });
+  }
+  if (given.freeze !== undefined && given.pretrained === undefined) {
+    issues.push({
+      path: 'freeze',
+      message:
+        'needs {pretrained} weights to start from (frozen layers would keep their random initialisation)',
+      mentions: ['pretrained'],
+    });
+  }
+  return issues;
+}
+
+/** Config fields in the order the schema lists them; issues are reported in this order. */
+const FIELD_ORDER = Object.keys(trainConfigSchema.shape);
+const fieldRank = (issue: ConfigIssue) => {
+  const rank = FIELD_ORDER.indexOf(issue.path.split('.')[0] ?? '');
+  return rank < 0 ? FIELD_ORDER.length : rank;
+};
+
 /** Validates and fills defaults; the error names each bad field and what was expected. */
 export function parseTrainConfig(input: unknown): TrainConfig {
   const result = trainConfigSchema.safeParse(input, { error: describeIssue });
-  if (result.success) return result.data;
-  throw new ConfigError(configIssues(result.error.issues));
+  const cross = crossFieldIssues(input);
+  if (result.success && cross.length === 0) return result.data;
+  const issues = [...(result.success ? [] : configIssues(result.error.issues)), ...cross];
+  // Array.prototype.sort is stable: unknown fields stay last, in the order given.
+  throw new ConfigError(issues.sort((a, b) => fieldRank(a) - fieldRank(b)));
 }

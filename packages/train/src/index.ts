@@ -34,6 +34,8 @@ export {
   type ConfigErrorFrame,
   type ConfigIssue,
   type ConvLayout,
+  FREEZE_POINTS,
+  type FreezePoint,
   NORMALIZATIONS,
   PRECISIONS,
   type Precision,
@@ -91,6 +93,14 @@ export { fileSystem, type SaveModelOptions, saveModel } from './model-io';
 export { buildModel, type ModelRequest, modelDefaults } from './models';
 export { Optimizer, type OptimizerConfig, type OptimizerState, type Parameter } from './optim';
 export { resolvePreprocessing, standardPreprocessing } from './preprocess';
+export {
+  type Architecture,
+  describeStart,
+  inferArchitecture,
+  loadPretrained,
+  type PretrainedModel,
+  type StartDescription,
+} from './pretrained';
 export { type ReportInput, type ReportRun, writeReport } from './report';
 export { learningRate, parseSchedule, type Schedule, type ScheduleContext } from './schedule';
 export { trainStep } from './step';

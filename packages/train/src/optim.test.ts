@@ -68,6 +68,42 @@ describe('Optimizer', () => {
     );
   });
 
+  it('lrMult scales one parameter’s learning rate (weight decay too); 0 keeps it as it was', async () => {
+    await testBackend(); // the fused SGD kernel where the onednn addon is built
+    try {
+      const configs: OptimizerConfig[] = [
+        { name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-3 },
+        { name: 'sgd', momentum: 0, weightDecay: 5e-3 },
+        { name: 'adamw', weightDecay: 5e-3 },
+        { name: 'adam', weightDecay: 5e-3 },
+      ];
+      for (const config of configs) {
+        const steps = (lr: number, lrMult?: number) => {
+          const parameter = {
+            name: 'predictions/kernel',
+            variable: tf.variable(tf.tensor2d([[1, -2, 0.5]]), true),
+            lrMult,
+          };
+          const optimizer = new Optimizer(config, [parameter]);
+          for (let s = 0; s < 3; s++) {
+            const gradient = tf.tensor2d([[0.5, -0.25, 1 + s]]);
+            optimizer.apply([gradient], lr);
+            gradient.dispose();
+          }
+          const values = Array.from(parameter.variable.dataSync());
+          optimizer.dispose();
+          parameter.variable.dispose();
+          return values;
+        };
+        expect(steps(0.05, 2)).toEqual(steps(0.1));
+        expect(steps(0.1, 2)).not.toEqual(steps(0.1));
+        expect(steps(0.1, 0)).toEqual([1, -2, 0.5]);
+      }
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
   it('takes the backend’s fused SGD kernel when there is one, with the same result to the bit', async () => {
     const backend = await testBackend();
     try {

@@ -31,6 +31,11 @@ const fusedSgd = () => tf.getKernel(SGD_UPDATE_KERNEL, tf.getBackend()) !== unde
 export interface Parameter {
   name: string;
   variable: tf.Variable;
+  /**
+   * This parameter's learning rate is `lrMult` × the step's (default 1): a fine-tuned model's new
+   * head can learn faster or slower than the pretrained body. Decoupled weight decay scales with it.
+   */
+  lrMult?: number;
 }
 
 export interface OptimizerState {
@@ -72,14 +77,18 @@ export class Optimizer {
     return slot;
   }
 
-  /** Applies one update; `gradients[i]` belongs to `parameters[i]`. */
-  apply(gradients: tf.Tensor[], lr: number): void {
+  /**
+   * Applies one update at learning rate `baseLr` (times each parameter's `lrMult`); `gradients[i]`
+   * belongs to `parameters[i]`.
+   */
+  apply(gradients: tf.Tensor[], baseLr: number): void {
     this.iterations++;
     const t = this.iterations;
     tf.tidy(() => {
       this.parameters.forEach((parameter, i) => {
         const gradient = gradients[i];
         if (!gradient) return;
+        const lr = parameter.lrMult === undefined ? baseLr : baseLr * parameter.lrMult;
         const p = parameter.variable;
         const decay = this.decays(parameter) ? (this.config.weightDecay ?? 0) : 0;
         if (this.config.name === 'sgd') {

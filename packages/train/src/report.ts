@@ -1,9 +1,11 @@
 import { decodeImage, encodeImage, type RgbImage, resizeAndCenterCrop } from '@resnet-ts/augment';
 import { escapeXml, lineChart } from './chart';
 import type { EpochRecord } from './checkpoint';
+import type { FreezePoint } from './config';
 import type { ImageDataset } from './data/dataset';
 import type { EvaluationResult } from './evaluate';
 import { writeFileAtomic } from './files';
+import { describeStart } from './pretrained';
 import { learningRate, type Schedule, type ScheduleContext } from './schedule';
 
 /** What the report's summary names besides the config and the history; the trainer fills it in. */
@@ -72,6 +74,21 @@ function summaryRows(input: ReportInput): [string, string][] {
   const model = field(config, 'model');
   const params = run.params === undefined ? '' : ` (${run.params.toLocaleString('en-US')} parameters)`;
   rows.push(['model', `${escapeXml(String(model ?? '–'))}${params}`]);
+  const pretrained = field(config, 'pretrained');
+  const freeze = field(config, 'freeze');
+  const start = describeStart({
+    pretrained:
+      pretrained === undefined
+        ? undefined
+        : {
+            dir: String(pretrained),
+            model: String(model ?? '–'),
+            sha256: field(config, 'pretrainedSha256') as string | undefined,
+          },
+    frozen: freeze === undefined ? undefined : { through: freeze as FreezePoint },
+    headLrMult: Number(field(config, 'headLrMult') ?? 1),
+  });
+  if (start) rows.push(['start', escapeXml(start)]);
   const data = field(config, 'data');
   const valData = field(config, 'valData');
   const counts = [

@@ -20,7 +20,13 @@ import {
   saveCheckpoint,
   type TrainState,
 } from './checkpoint';
-import { ConfigError, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
+import {
+  ConfigError,
+  type FreezePoint,
+  parseTrainConfig,
+  type TrainConfig,
+  type TrainConfigInput,
+} from './config';
 import { describeCpuCost, estimateCpuTraining } from './cpu-cost';
 import { classCounts, type ImageDataset } from './data/dataset';
 import { datasetFingerprint } from './data/fingerprint';
@@ -34,6 +40,16 @@ import { ClassificationMetrics } from './metrics';
 import { buildModel } from './models';
 import { Optimizer, type OptimizerConfig } from './optim';
 import { reopenOptions, resolvePreprocessing } from './preprocess';
+import {
+  applyPretrained,
+  checkFreeze,
+  freezeLayers,
+  isHeadWeight,
+  loadPretrained,
+  type PretrainedModel,
+  pretrainedImageSize,
+  pretrainedNormalization,
+} from './pretrained';
 import { learningRateCurve, writeReport } from './report';
 import { learningRate } from './schedule';
 import { trainStep } from './step';
@@ -71,6 +87,14 @@ export type TrainEvent =
       trainCount: number;
       valCount: number;
       params: number;
+      /** Parameters the optimizer updates (all but the frozen ones). */
+      trainableParams: number;
+      /** Fine-tuning: the pretrained weights the run started from (also when resumed). */
+      pretrained?: { dir: string; model: string; sha256?: string };
+      /** The layers `freeze` keeps fixed: through which part, how many layers and parameters. */
+      frozen?: { through: FreezePoint; layers: number; params: number };
+      /** The classifier head's learning rate multiplier (`headLrMult`). */
+      headLrMult: number;
       stepsPerEpoch: number;
       totalSteps: number;
       /** The run stops after this many steps in all (`maxSteps`). */
@@ -228,7 +252,8 @@ async function chooseTrainingBackend(config: TrainConfig): Promise<{ backend: st
     return await useBackend(config.backend as BackendChoice, { allowSlowCpu: false });
   } catch (error) {
     if (!(error instanceof NoFastBackendError)) throw error;
-    const cost = await estimateCpuTraining(config).catch(() => undefined);
+    const model = config.model;
+    const cost = model ? await estimateCpuTraining({ ...config, model }).catch(() => undefined) : undefined;
     throw new BackendError(
       `${error.message}. The pure-JS cpu backend would take ${cost ? describeCpuCost(cost) : 'far longer (its cost could not be measured)'}; choose backend cpu (--backend cpu) to train on it anyway`,
     );
@@ -254,7 +279,7 @@ export async function train(
       `${options.outDir}: already holds a run; resume it (resume / --resume) or choose another output directory`,
     );
   }
-  const config = resuming ? await resumedConfig(files, input) : newRunConfig(input, options);
+  let config = resuming ? await resumedConfig(files, input) : newRunConfig(input, options);
   const emit = options.onEvent ?? (() => undefined);
 
   const { backend, skipped } = await chooseTrainingBackend(config);
@@ -266,6 +291,28 @@ export async function train(
   }
   await applyConvLayout(config.convLayout);
   await applyPrecision(config.precision);
+
+  // Fine-tuning: the architecture, input size and (below) normalisation come from the pretrained
+  // model, and are recorded in the run's config with its weights' SHA-256. A resumed run takes
+  // every weight from its checkpoint and does not read the pretrained model again.
+  let pretrained: PretrainedModel | undefined;
+  if (config.pretrained && !resuming) {
+    pretrained = await loadPretrained(config.pretrained, {
+      model: config.model,
+      modelOptions: config.modelOptions,
+      sha256: config.pretrainedSha256,
+    });
+    config = {
+      ...config,
+      model: pretrained.model,
+      modelOptions: pretrained.modelOptions,
+      imageSize: config.imageSize ?? pretrainedImageSize(pretrained),
+      pretrainedSha256: pretrained.sha256,
+    };
+  }
+  const modelName = config.model;
+  if (modelName === undefined) throw new ConfigError([{ path: 'model', message: 'is required' }]);
+  checkFreeze(config.freeze, modelName, config.modelOptions);
 
   const savedPreprocessing = resuming ? await readJson<Preprocessing>(files.preprocessing) : undefined;
   const reopen = savedPreprocessing
@@ -324,18 +371,36 @@ export async function train(
     }
   }
   const preprocessing: Preprocessing =
-    savedPreprocessing ?? resolvePreprocessing(config, dataset, trainIndices);
+    savedPreprocessing ??
+    (pretrained && config.normalization === undefined
+      ? pretrainedNormalization(
+          // The pretrained model's normalisation replaces the default (computing none here).
+          resolvePreprocessing({ ...config, normalization: 'none' }, dataset, trainIndices),
+          pretrained,
+        )
+      : resolvePreprocessing(config, dataset, trainIndices));
 
   const model = buildModel({
-    model: config.model,
+    model: modelName,
     numClasses: classes.length,
     inputSize: preprocessing.inputSize,
     seed: config.seed,
     options: config.modelOptions,
   });
+  try {
+    // Every weight but the new head's (seeded like the builder's, for these classes) is the
+    // pretrained one; a resumed run overwrites them all from its checkpoint below.
+    if (pretrained) applyPretrained(model, pretrained);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  pretrained = undefined; // its weights are in the model now: let them go
+  const frozenLayers = freezeLayers(model, config.freeze);
   const parameters = model.trainableWeights.map((w) => ({
     name: w.originalName,
     variable: w.read() as tf.Variable,
+    ...(config.headLrMult !== 1 && isHeadWeight(w.originalName) ? { lrMult: config.headLrMult } : {}),
   }));
   const optimizer = new Optimizer(optimizerConfig(config), parameters);
 
@@ -401,6 +466,18 @@ export async function train(
     trainCount: trainIndices.length,
     valCount: valIndices.length,
     params: countParams(model).total,
+    trainableParams: countParams(model).trainable,
+    pretrained: config.pretrained
+      ? { dir: config.pretrained, model: modelName, sha256: config.pretrainedSha256 }
+      : undefined,
+    frozen: config.freeze
+      ? {
+          through: config.freeze,
+          layers: frozenLayers.length,
+          params: frozenLayers.reduce((n, layer) => n + layer.countParams(), 0),
+        }
+      : undefined,
+    headLrMult: config.headLrMult,
     stepsPerEpoch,
     totalSteps,
     maxSteps: config.maxSteps || undefined,

@@ -62,14 +62,25 @@ type Kwargs = Parameters<InstanceType<typeof StockBatchNormalization>['call']>[1
  * Keras-compatible) that, in training on a backend with `ResNetBatchNormTraining`, runs one fused
  * kernel instead of `moments` + `batchNorm` (about 4 tensor ops forward and 15 backward). On
  * every other backend, and in inference, it is the stock layer.
+ *
+ * A frozen layer (`trainable = false`) runs in inference mode also when the model trains, as in
+ * Keras: it normalises with its moving statistics and leaves them as they are (the stock tfjs-layers
+ * layer would normalise with the batch's statistics and update them). So neither the fused
+ * training kernels nor a backend's own ones run for it, only the inference `FusedBatchNorm`.
  */
 export class BatchNormalization extends StockBatchNormalization {
   static readonly className: string = 'BatchNormalization';
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    if (!this.canFuse(x, kwargs, BATCH_NORM_TRAINING_KERNEL)) return super.call(inputs, kwargs);
+    const args = this.modeOf(kwargs);
+    if (!this.canFuse(x, args, BATCH_NORM_TRAINING_KERNEL)) return super.call(inputs, args);
     return this.trainFused(x, BATCH_NORM_TRAINING_KERNEL);
+  }
+
+  /** The call's arguments with `training` off when the layer is frozen (Keras's rule for batch norm). */
+  protected modeOf(kwargs: Kwargs): Kwargs {
+    return this.trainable || !kwargs?.training ? kwargs : { ...kwargs, training: false };
   }
 
   /** Whether `kernel` can run this call: training, channels last, float32, and the backend has it. */
@@ -117,17 +128,19 @@ export class BatchNormalization extends StockBatchNormalization {
  * Batch norm followed by a ReLU as one layer (what `fuseBatchNormRelu` builds): the same config and
  * weights as BatchNormalization. In training on a backend with `ResNetBatchNormReluTraining` it is
  * one kernel each way, so neither the batch norm's output nor the ReLU's gradient is written out;
- * elsewhere, and in inference, it is the batch norm followed by `tf.relu`.
+ * elsewhere, in inference, and when frozen, it is the batch norm (frozen: in inference mode)
+ * followed by `tf.relu`.
  */
 export class BatchNormReLU extends BatchNormalization {
   static override readonly className: string = 'ResNetBatchNormReLU';
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    if (this.canFuse(x, kwargs, BATCH_NORM_RELU_TRAINING_KERNEL)) {
+    const args = this.modeOf(kwargs);
+    if (this.canFuse(x, args, BATCH_NORM_RELU_TRAINING_KERNEL)) {
       return this.trainFused(x, BATCH_NORM_RELU_TRAINING_KERNEL);
     }
-    return tf.tidy(() => tf.relu(super.call(inputs, kwargs) as tf.Tensor));
+    return tf.tidy(() => tf.relu(super.call(inputs, args) as tf.Tensor));
   }
 }
 

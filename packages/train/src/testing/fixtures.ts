@@ -15,18 +15,22 @@ export function fixtureRandom(seed: number): () => number {
 
 /**
  * Writes `root/<class>/<n>.png`: class c is noise around a colour and a stripe orientation of its
- * own, so a small network learns it in a couple of epochs.
+ * own, so a small network learns it in a couple of epochs. `firstClass` starts at another class
+ * (3: classes d, e, f — the colours of a, b, c with the other stripe orientation): a related task
+ * for fine-tuning tests.
  */
 export async function writeFolderDataset(
   root: string,
-  options: { classes?: number; perClass?: number; size?: number; seed?: number } = {},
+  options: { classes?: number; perClass?: number; size?: number; seed?: number; firstClass?: number } = {},
 ): Promise<string[]> {
   const classes = options.classes ?? 3;
   const perClass = options.perClass ?? 20;
   const size = options.size ?? 16;
   const random = fixtureRandom(options.seed ?? 7);
-  const names = Array.from({ length: classes }, (_, c) => `class-${String.fromCharCode(97 + c)}`);
-  for (const [c, name] of names.entries()) {
+  const first = options.firstClass ?? 0;
+  const names = Array.from({ length: classes }, (_, c) => `class-${String.fromCharCode(97 + first + c)}`);
+  for (const [index, name] of names.entries()) {
+    const c = first + index;
     await mkdir(path.join(root, name), { recursive: true });
     for (let n = 0; n < perClass; n++) {
       const data = new Uint8Array(size * size * 3);
