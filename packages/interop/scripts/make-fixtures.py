@@ -124,6 +124,45 @@ if kind == 'torch':
     save_file(m.state_dict(), os.path.join(out, 'timm_resnet18_w16.safetensors'))
     io_file('timm_resnet18_w16', small, run(m, small))
 
+    # Pretrained weights for the fine-tuning test: a ResNet-8 (option A) trained on oriented gratings
+    # (8 orientations, 22.5 degrees apart), seen through torchvision's ImageNet normalisation, as a
+    # converted model's preprocessing records it. The test fine-tunes on orientations between these.
+    def gratings(angles, per_class, seed):
+        g = np.random.default_rng(seed)
+        yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)
+        images, labels = [], []
+        for label, angle in enumerate(angles):
+            for _ in range(per_class):
+                theta = np.deg2rad(angle + g.uniform(-4, 4))
+                wave = np.sin(2 * np.pi * g.uniform(0.08, 0.2) * (xx * np.cos(theta) + yy * np.sin(theta)) + g.uniform(0, 2 * np.pi))
+                v = (0.5 + 0.5 * g.uniform(0.6, 1.0) * wave)[..., None]
+                c1, c2 = g.uniform(0, 1, 3), g.uniform(0, 1, 3)
+                img = np.clip(c1 * (1 - v) + c2 * v + g.normal(0, 0.05, (32, 32, 3)), 0, 1)
+                images.append(np.round(img * 255) / 255)
+                labels.append(label)
+        return np.stack(images).astype(np.float32), np.array(labels)
+
+    mean = np.array([0.485, 0.456, 0.406], np.float32)
+    std = np.array([0.229, 0.224, 0.225], np.float32)
+    images, labels = gratings([22.5 * k for k in range(8)], 250, 1)
+    x = torch.from_numpy(((images - mean) / std).transpose(0, 3, 1, 2).copy())
+    y = torch.from_numpy(labels)
+    m = CifarResNet(1, 'A', num_classes=8)
+    opt = torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    m.train()
+    for step in range(600):
+        batch = torch.randint(0, len(x), (64,), generator=torch.Generator().manual_seed(step))
+        loss = F.cross_entropy(m(x[batch]), y[batch])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    m.eval()
+    with torch.no_grad():
+        test_x, test_y = gratings([22.5 * k for k in range(8)], 25, 2)
+        accuracy = (m(torch.from_numpy(((test_x - mean) / std).transpose(0, 3, 1, 2).copy())).argmax(1).numpy() == test_y).mean()
+    print(f'gratings pretraining: final loss {loss.item():.3f}, held-out accuracy {accuracy:.3f}')
+    save_file(m.state_dict(), os.path.join(out, 'tv_resnet8_gratings.safetensors'))
+
     class Exploit:
         def __reduce__(self):
             return (os.system, ('echo this pickle runs code',))
