@@ -256,6 +256,18 @@ describe('train', () => {
     expect(logged().filter((l) => l.type === 'stop')).toHaveLength(0);
   });
 
+  it('maxSteps on an epoch boundary ends that epoch as usual (validation, checkpoint) before stopping', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'run-'));
+    const first = await train({ ...config(`${dir}-cache`), maxSteps: 5 }, { outDir: dir });
+    expect(first).toMatchObject({ interrupted: false, maxStepsReached: true, steps: 5 });
+    expect(first.history.map((h) => h.val?.top1)).toEqual(history.slice(0, 1).map((h) => h.val?.top1));
+    const state = JSON.parse(readFileSync(path.join(runFiles(dir).checkpoint, 'state.json'), 'utf8'));
+    expect([state.epoch, state.batch, state.step]).toEqual([1, 0, 5]);
+    const rest = await train({ maxSteps: 0 }, { outDir: dir, resume: true });
+    expect(rest).toMatchObject({ maxStepsReached: false, steps: 15 });
+    expect(await weightsOf(dir)).toEqual(await weightsOf(run));
+  });
+
   it('stopped before its first step, a new run saves nothing and starts afresh next time', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'run-'));
     const stopped = await train(config(`${dir}-cache`), { outDir: dir, shouldStop: () => true });
