@@ -1,5 +1,6 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '@resnet-ts/train';
 
 /** A results folder `bench-results/<time>-<kind>/` (git-ignored). */
 export async function resultsDir(root: string, kind: string): Promise<string> {
@@ -12,7 +13,6 @@ export async function resultsDir(root: string, kind: string): Promise<string> {
 /** Writes (or rewrites, as results grow) one result file atomically. */
 export async function writeResult(dir: string, name: string, content: string): Promise<string> {
   const file = path.join(dir, name);
-  await writeFile(`${file}.tmp`, content);
-  await rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, content);
   return file;
 }

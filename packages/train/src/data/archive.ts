@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
+import { publishAtomic } from '../files';
 import { DatasetError } from './dataset';
 
 export interface ArchiveEntry {
@@ -130,23 +130,21 @@ export async function extractTarArchive(
       () => false,
     );
   if (await extracted()) return dir;
-  const temp = `${dir}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`; // one per extraction
-  await mkdir(temp, { recursive: true });
-  try {
-    await forEachTarEntry(file, keep, async ({ name, data }) => {
-      const parts = name.split('/');
-      if (path.posix.isAbsolute(name) || parts.includes('..'))
-        throw new DatasetError(`${file}: entry ${name} would be extracted outside its folder`);
-      const target = path.join(temp, ...parts);
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, data);
-    });
-    await rename(temp, dir);
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true });
-    // Another process finished the same extraction first: use its folder.
-    if (await extracted()) return dir;
-    throw error;
-  }
+  // Another process extracting the same archive at the same time: the first to finish wins.
+  await publishAtomic(
+    dir,
+    async (temp) => {
+      await mkdir(temp, { recursive: true });
+      await forEachTarEntry(file, keep, async ({ name, data }) => {
+        const parts = name.split('/');
+        if (path.posix.isAbsolute(name) || parts.includes('..'))
+          throw new DatasetError(`${file}: entry ${name} would be extracted outside its folder`);
+        const target = path.join(temp, ...parts);
+        await mkdir(path.dirname(target), { recursive: true });
+        await writeFile(target, data);
+      });
+    },
+    { existing: 'keep' },
+  );
   return dir;
 }

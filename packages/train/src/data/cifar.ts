@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { publishAtomic } from '../files';
 import { isTarArchive, readTarArchive } from './archive';
 import { DatasetError, type MemoryDataset } from './dataset';
 
@@ -128,9 +129,7 @@ export async function downloadCifar10(cacheDir: string, options: DownloadOptions
   const md5 = options.md5 ?? CIFAR10_MD5;
   const file = path.join(cacheDir, 'cifar-10-binary.tar.gz');
   if (await stat(file).catch(() => undefined)) return file;
-  await mkdir(cacheDir, { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  try {
+  await publishAtomic(file, async (temp) => {
     const response = await fetch(url).catch((error: Error) => {
       throw new DatasetError(
         `cifar10: cannot download ${url} (${error.cause ?? error.message}); offline, pass a local copy as cifar10:<path>`,
@@ -149,9 +148,6 @@ export async function downloadCifar10(cacheDir: string, options: DownloadOptions
         `cifar10: ${url} has md5 ${digest}, expected ${md5}; the download was discarded`,
       );
     }
-    await rename(temp, file);
-    return file;
-  } finally {
-    await rm(temp, { force: true });
-  }
+  });
+  return file;
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeImage, ImageDecodeError, type RgbImage, resizeAndCenterCrop } from '@resnet-ts/augment';
+import { publishAtomic } from '../files';
 import { readTarArchive } from './archive';
 import { DatasetError, type FileDataset, type MemoryDataset } from './dataset';
 import { isImageFile } from './folder';
@@ -202,9 +203,6 @@ async function readCache(dir: string): Promise<MemoryDataset | undefined> {
 }
 
 async function writeCache(dir: string, dataset: MemoryDataset): Promise<void> {
-  const temp = `${dir}.${process.pid}.tmp`;
-  await rm(temp, { recursive: true, force: true });
-  await mkdir(temp, { recursive: true });
   const meta: CacheMeta = {
     version: CACHE_VERSION,
     classes: dataset.classes,
@@ -213,12 +211,13 @@ async function writeCache(dir: string, dataset: MemoryDataset): Promise<void> {
     width: dataset.width,
     source: dataset.source,
   };
-  await writeFile(path.join(temp, 'images.bin'), dataset.images);
-  await writeFile(
-    path.join(temp, 'labels.bin'),
-    new Uint8Array(dataset.labels.buffer, dataset.labels.byteOffset, dataset.labels.byteLength),
-  );
-  await writeFile(path.join(temp, 'meta.json'), JSON.stringify(meta));
-  await rm(dir, { recursive: true, force: true });
-  await rename(temp, dir);
+  await publishAtomic(dir, async (temp) => {
+    await mkdir(temp, { recursive: true });
+    await writeFile(path.join(temp, 'images.bin'), dataset.images);
+    await writeFile(
+      path.join(temp, 'labels.bin'),
+      new Uint8Array(dataset.labels.buffer, dataset.labels.byteOffset, dataset.labels.byteLength),
+    );
+    await writeFile(path.join(temp, 'meta.json'), JSON.stringify(meta));
+  });
 }
