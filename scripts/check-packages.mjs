@@ -6,7 +6,8 @@
 //   range on release), never `*` or `workspace:`;
 // - one `engines.node` for the root and every workspace;
 // - changesets versions the published workspaces, leaves the private ones alone, and rewrites
-//   internal ranges (`updateInternalDependencies`); its README names what is published.
+//   internal ranges (`updateInternalDependencies`); its README names what is published;
+// - the package arrows agree with docs/architecture.md (allowed runtime arrows, forbidden ones).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -84,6 +85,41 @@ for (const { dir, pkg } of [{ dir: '.', pkg: rootPkg }, ...workspaces]) {
         );
       }
     }
+  }
+}
+
+// Package arrows: docs/architecture.md lists the allowed runtime arrows and the forbidden ones.
+const architecture = readFileSync(path.join(root, 'docs/architecture.md'), 'utf8');
+const arrowsIn = (kind) =>
+  [...architecture.matchAll(new RegExp(`\`\`\`${kind}\n([\\s\\S]*?)\`\`\``, 'g'))]
+    .flatMap((m) => m[1].trim().split('\n'))
+    .map((line) => line.split('->').map((side) => side.trim()));
+const allowed = new Set(arrowsIn('arrows').map(([from, to]) => `${from} -> ${to}`));
+const forbidden = arrowsIn('forbidden');
+if (allowed.size === 0 || forbidden.length === 0)
+  fail('docs/architecture.md: no arrows or forbidden block found');
+const RUNTIME = ['dependencies', 'peerDependencies', 'optionalDependencies'];
+for (const { dir, pkg } of workspaces) {
+  for (const field of FIELDS) {
+    for (const name of Object.keys(pkg[field] ?? {}).filter((n) => n.startsWith('@resnet-ts/'))) {
+      const arrow = `${pkg.name} -> ${name}`;
+      if (RUNTIME.includes(field) && !allowed.has(arrow)) {
+        fail(
+          `${dir}/package.json ${field}.${name}: ${arrow} is not an allowed arrow in docs/architecture.md`,
+        );
+      }
+      const match = (pattern, value) => pattern === '*' || pattern === value;
+      if (forbidden.some(([from, to]) => match(from, pkg.name) && match(to, name))) {
+        fail(`${dir}/package.json ${field}.${name}: ${arrow} is forbidden by docs/architecture.md`);
+      }
+    }
+  }
+}
+for (const arrow of allowed) {
+  const [from, to] = arrow.split(' -> ');
+  const pkg = workspaces.find((w) => w.pkg.name === from)?.pkg;
+  if (!pkg || !RUNTIME.some((field) => pkg[field]?.[to])) {
+    fail(`docs/architecture.md: allows ${arrow}, which no package.json has (keep the document true)`);
   }
 }
 
