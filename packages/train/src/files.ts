@@ -70,7 +70,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
 /**
  * Fills a directory through `fill(tempDir)`, then swaps it into place. A kill or a power cut at any
  * moment leaves the old directory, the new one, or the old one parked as `<dir>.old`, which
- * {@link recoverDir} puts back.
+ * `recoverDir` puts back.
  */
 export async function writeDirAtomic(dir: string, fill: (temp: string) => Promise<void>): Promise<void> {
   await recoverDir(dir);
