@@ -1,6 +1,6 @@
 import { compose } from './compose';
 import type { RgbImage } from './image';
-import { padCropFlip } from './ops';
+import { padCropFlip } from './ops/pad-crop-flip';
 import { sampleRandom } from './random';
 
 const image: RgbImage = {

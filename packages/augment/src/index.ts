@@ -5,19 +5,8 @@ export {
   balanceClasses,
   DEFAULT_BALANCE_OPS,
 } from './balance';
-export {
-  colorJitterBatch,
-  cutmixBatch,
-  flipBatch,
-  flipVerticalBatch,
-  mixupBatch,
-  padCropFlipBatch,
-  randomErasingBatch,
-  randomResizedCropBatch,
-  resizeAndCenterCropBatch,
-} from './batch';
-export { type ColorJitterOptions, colorJitter, type RandomErasingOptions, randomErasing } from './color';
 export { type AugmentStep, compose, type Pipeline, type PipelineSpec, type SampleKey } from './compose';
+export { crop, flipHorizontal, flipVertical, pad } from './geometry';
 export {
   checkImage,
   type DecodeOptions,
@@ -35,13 +24,14 @@ export {
   type Normalization,
   normalizeImage,
 } from './normalize';
-export { crop, flipHorizontal, flipVertical, pad, padCropFlip } from './ops';
-export { randomInt, sampleRandom } from './random';
+export { type ColorJitterOptions, colorJitter } from './ops/color-jitter';
+export { padCropFlip } from './ops/pad-crop-flip';
+export { type RandomErasingOptions, randomErasing } from './ops/random-erasing';
 export {
-  centerCropOffsets,
   type RandomResizedCropOptions,
   randomResizedCrop,
   randomResizedCropWindow,
-  resize,
-  resizeAndCenterCrop,
-} from './resize';
+} from './ops/random-resized-crop';
+export { resizeAndCenterCrop } from './ops/resize-and-center-crop';
+export { randomInt, sampleRandom } from './random';
+export { centerCropOffsets, resize } from './resize';

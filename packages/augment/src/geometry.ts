@@ -1,5 +1,4 @@
 import { checkImage, type RgbImage } from './image';
-import { randomInt } from './random';
 
 function blank(width: number, height: number, fill = 0): RgbImage {
   const data = new Uint8Array(width * height * 3);
@@ -71,16 +70,4 @@ export function pad(image: RgbImage, amount: number, fill = 0): RgbImage {
     );
   }
   return out;
-}
-
-/**
- * He et al.'s CIFAR augmentation: pad by `padding` zeros, crop a random window of the original size,
- * and mirror with probability 1/2, all drawn from `random`.
- */
-export function padCropFlip(image: RgbImage, padding: number, random: () => number): RgbImage {
-  const padded = pad(image, padding);
-  const top = randomInt(random, 2 * padding + 1);
-  const left = randomInt(random, 2 * padding + 1);
-  const cropped = crop(padded, top, left, image.height, image.width);
-  return random() < 0.5 ? flipHorizontal(cropped) : cropped;
 }
