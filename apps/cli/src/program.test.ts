@@ -752,4 +752,19 @@ describe('resnet scrape', () => {
       server.close();
     }
   });
+
+  it("random classes from --class-info need the seed's minimum of URLs, unless --min-urls says otherwise", async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-'));
+    const info = path.join(root, 'info.json');
+    const entry = { img_url_count: 12, flickr_img_url_count: 12, class_name: 'organism' };
+    await writeFile(info, JSON.stringify({ n00004475: entry }));
+    const args = ['scrape', '--classes', '1', '--class-info', info, '--per-class', '10'];
+    const where = ['--url-source', root, '--out', path.join(root, 'out')];
+    const strict = testIo();
+    expect(await run([...args, ...where], strict.io)).toBe(1);
+    expect(strict.err()).toMatch(/only 0 have at least 13 URLs/); // 10 / 0.8
+    const lenient = testIo();
+    expect(await run([...args, '--min-urls', '12', ...where], lenient.io)).toBe(1);
+    expect(lenient.err()).toMatch(/n00004475\.txt does not exist/); // selected; no URL list
+  });
 });

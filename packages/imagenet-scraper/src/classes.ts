@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ScrapeConfigError } from './errors';
 
 export interface ClassInfo {
   wnid: string;
@@ -9,10 +10,6 @@ export interface ClassInfo {
   /** URL counts in the seed's `imagenet_class_info.json` format, when known. */
   urlCount?: number;
   flickrUrlCount?: number;
-}
-
-export class ScrapeConfigError extends Error {
-  override name = 'ScrapeConfigError';
 }
 
 const WNID = /^n\d{8}$/;
@@ -73,11 +70,35 @@ export interface ClassSelection {
   wnids?: string[];
   /** Or this many random classes… */
   count?: number;
-  /** …among those with at least this many URLs (seed: perClass / 0.9 for Flickr-only, / 0.8 otherwise). */
+  /** …among those with at least this many URLs (default: `minUrlsPerClass(perClass, flickrOnly)`). */
   minUrls?: number;
+  /**
+   * Images wanted per class: with `count` and a table that knows URL counts (the seed's
+   * `imagenet_class_info.json`), it sets the default `minUrls`. The shipped ILSVRC-2012 table
+   * has no counts, so it is not filtered.
+   */
+  perClass?: number;
   /** Count Flickr URLs only when choosing by URL count. */
   flickrOnly?: boolean;
   seed?: number;
+}
+
+/**
+ * The seed's rule for a random class: enough URLs for `perClass` images, given that some fail —
+ * `perClass / 0.9` Flickr URLs with `flickrOnly`, `perClass / 0.8` URLs in all otherwise.
+ */
+export function minUrlsPerClass(perClass: number, flickrOnly = false): number {
+  return Math.ceil(perClass / (flickrOnly ? 0.9 : 0.8));
+}
+
+const knowsUrlCounts = (table: Map<string, ClassInfo>) =>
+  [...table.values()].some((c) => c.urlCount !== undefined || c.flickrUrlCount !== undefined);
+
+/** The URL minimum a selection applies: its own, else the seed's rule where the table has counts. */
+function minUrlsOf(table: Map<string, ClassInfo>, selection: ClassSelection): number | undefined {
+  if (selection.minUrls !== undefined) return selection.minUrls;
+  if (selection.perClass === undefined || !knowsUrlCounts(table)) return undefined;
+  return minUrlsPerClass(selection.perClass, selection.flickrOnly);
 }
 
 /** Picks classes as the seed did: explicit ids, or N random ones with enough URLs (seeded). */
@@ -94,28 +115,34 @@ export function selectClasses(table: Map<string, ClassInfo>, selection: ClassSel
   }
   if (!selection.count || selection.count < 1)
     throw new ScrapeConfigError('classes: give wnids or a positive count of random classes');
+  const minUrls = minUrlsOf(table, selection);
   const eligible = [...table.values()]
     .filter((c) => {
-      if (!selection.minUrls) return true;
+      if (!minUrls) return true;
       const urls = selection.flickrOnly ? c.flickrUrlCount : c.urlCount;
-      return urls !== undefined && urls >= selection.minUrls;
+      return urls !== undefined && urls >= minUrls;
     })
     .sort((a, b) => (a.wnid < b.wnid ? -1 : 1));
   if (eligible.length < selection.count) {
     throw new ScrapeConfigError(
-      `classes: asked for ${selection.count} classes, only ${eligible.length} have at least ${selection.minUrls ?? 0} URLs`,
+      `classes: asked for ${selection.count} classes, only ${eligible.length} have at least ${minUrls ?? 0} URLs`,
     );
   }
-  let state = (selection.seed ?? 0) >>> 0 || 0x9e3779b9;
+  return shuffle(eligible, selection.seed).slice(0, selection.count);
+}
+
+/** A seeded Fisher–Yates shuffle (xorshift32), in place. */
+function shuffle(items: ClassInfo[], seed = 0): ClassInfo[] {
+  let state = seed >>> 0 || 0x9e3779b9;
   const random = () => {
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
     return (state >>> 0) / 4294967296;
   };
-  for (let i = eligible.length - 1; i > 0; i--) {
+  for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [eligible[i], eligible[j]] = [eligible[j] as ClassInfo, eligible[i] as ClassInfo];
+    [items[i], items[j]] = [items[j] as ClassInfo, items[i] as ClassInfo];
   }
-  return eligible.slice(0, selection.count);
+  return items;
 }

@@ -1,23 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, errors, request } from 'undici';
-
-/** Why a URL did not give an image. Every failure has one; nothing throws. */
-export type ErrorKind =
-  | 'invalid-url'
-  | 'http-status'
-  | 'rate-limited'
-  | 'timeout'
-  | 'network'
-  | 'redirects'
-  | 'robots'
-  | 'content-type'
-  | 'too-large'
-  | 'too-small'
-  | 'not-image'
-  | 'corrupt'
-  | 'small-dimensions'
-  | 'placeholder'
-  | 'duplicate';
+import { CANCELLED, type Cancelled, type Failure, fail, isTransient } from './errors';
 
 export interface FetchOptions {
   dispatcher: Dispatcher;
@@ -39,20 +22,18 @@ export interface FetchOptions {
 
 export type FetchOutcome =
   | { ok: true; bytes: Buffer; contentType: string; finalUrl: string; attempts: number }
-  | { ok: false; kind: ErrorKind | 'cancelled'; status?: number; message: string; attempts: number };
+  | ({ ok: false; attempts: number } & (Failure | Cancelled));
 
 type Attempt =
   | { ok: true; bytes: Buffer; contentType: string; finalUrl: string }
-  | {
-      ok: false;
-      kind: ErrorKind | 'cancelled';
-      status?: number;
-      message: string;
-      transient: boolean;
-      retryAfterMs?: number;
-    };
+  | { ok: false; problem: Failure | Cancelled; retryAfterMs?: number };
+type Response = Dispatcher.ResponseData;
 
-const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const refuse = (problem: Failure | Cancelled, retryAfterMs?: number): Attempt => ({
+  ok: false,
+  problem,
+  retryAfterMs,
+});
 
 /** Retry-After in ms: delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
@@ -68,27 +49,29 @@ const header = (headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? v.join(', ') : (v ?? '');
 };
 
+/** An http(s) URL, or why not. */
+function httpUrl(text: string): URL | Failure {
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    return fail.notUrl(text);
+  }
+  return parsed.protocol === 'http:' || parsed.protocol === 'https:'
+    ? parsed
+    : fail.protocol(parsed.protocol);
+}
+
+/** One try: redirects followed by hand (limit, loop detection), under a whole-request deadline. */
 async function attempt(url: string, options: FetchOptions): Promise<Attempt> {
-  const visited = new Set<string>();
-  let current = url;
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   try {
+    const visited = new Set<string>();
+    let current = url;
     for (let hop = 0; ; hop++) {
-      let parsed: URL;
-      try {
-        parsed = new URL(current);
-      } catch {
-        return { ok: false, kind: 'invalid-url', message: `not a URL: ${current}`, transient: false };
-      }
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-        return {
-          ok: false,
-          kind: 'invalid-url',
-          message: `only http(s) is fetched, not ${parsed.protocol}`,
-          transient: false,
-        };
-      }
+      const parsed = httpUrl(current);
+      if (!(parsed instanceof URL)) return refuse(parsed);
       visited.add(parsed.href);
       const response = await request(parsed, {
         dispatcher: options.dispatcher,
@@ -97,109 +80,74 @@ async function attempt(url: string, options: FetchOptions): Promise<Attempt> {
         signal,
       });
       const { statusCode, headers, body } = response;
-      if (statusCode >= 300 && statusCode < 400 && headers.location) {
-        await body.dump();
-        const next = new URL(header(headers, 'location'), parsed).href;
-        if (visited.has(next))
-          return {
-            ok: false,
-            kind: 'redirects',
-            status: statusCode,
-            message: `redirect loop at ${next}`,
-            transient: false,
-          };
-        if (hop + 1 > options.maxRedirects)
-          return {
-            ok: false,
-            kind: 'redirects',
-            status: statusCode,
-            message: `more than ${options.maxRedirects} redirects`,
-            transient: false,
-          };
-        current = next;
-        continue;
-      }
-      if (statusCode !== 200) {
-        await body.dump();
-        const retryAfterMs = parseRetryAfter(headers['retry-after']);
-        return {
-          ok: false,
-          kind: statusCode === 429 ? 'rate-limited' : 'http-status',
-          status: statusCode,
-          message: `HTTP ${statusCode}`,
-          transient: TRANSIENT_STATUS.has(statusCode),
-          retryAfterMs,
-        };
-      }
-      if (options.respectNoAi && /\bno(image)?ai\b/i.test(header(headers, 'x-robots-tag'))) {
-        await body.dump();
-        return {
-          ok: false,
-          kind: 'robots',
-          status: 200,
-          message: `X-Robots-Tag: ${header(headers, 'x-robots-tag')}`,
-          transient: false,
-        };
-      }
-      const contentType = header(headers, 'content-type');
-      if (!contentType.toLowerCase().includes('image')) {
-        await body.dump();
-        return {
-          ok: false,
-          kind: 'content-type',
-          status: 200,
-          message: `content-type ${contentType || '(none)'}`,
-          transient: false,
-        };
-      }
-      const declared = Number(header(headers, 'content-length'));
-      if (declared > options.maxBytes) {
-        body.destroy();
-        return {
-          ok: false,
-          kind: 'too-large',
-          status: 200,
-          message: `content-length ${declared} > ${options.maxBytes}`,
-          transient: false,
-        };
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of body) {
-        size += (chunk as Buffer).length;
-        if (size > options.maxBytes) {
-          body.destroy();
-          return {
-            ok: false,
-            kind: 'too-large',
-            status: 200,
-            message: `body over ${options.maxBytes} bytes`,
-            transient: false,
-          };
-        }
-        chunks.push(chunk as Buffer);
-      }
-      return { ok: true, bytes: Buffer.concat(chunks, size), contentType, finalUrl: parsed.href };
+      // Awaited here, so that what reading the body throws is caught below.
+      if (!(statusCode >= 300 && statusCode < 400 && headers.location))
+        return await accept(response, parsed.href, options);
+      await body.dump();
+      const next = new URL(header(headers, 'location'), parsed).href;
+      if (visited.has(next)) return refuse(fail.redirectLoop(next, statusCode));
+      if (hop + 1 > options.maxRedirects)
+        return refuse(fail.tooManyRedirects(options.maxRedirects, statusCode));
+      current = next;
     }
   } catch (error) {
-    if (options.signal?.aborted)
-      return { ok: false, kind: 'cancelled', message: 'cancelled', transient: false };
-    const e = error as Error & { code?: string };
-    const timedOut =
-      deadline.aborted ||
-      e instanceof errors.HeadersTimeoutError ||
-      e instanceof errors.BodyTimeoutError ||
-      e instanceof errors.ConnectTimeoutError;
-    if (timedOut)
-      return { ok: false, kind: 'timeout', message: `timed out (${e.code ?? e.name})`, transient: true };
-    if (
-      e instanceof errors.RequestContentLengthMismatchError ||
-      e instanceof errors.ResponseContentLengthMismatchError
-    ) {
-      return { ok: false, kind: 'network', message: 'body shorter than its content-length', transient: true };
-    }
-    return { ok: false, kind: 'network', message: e.code ?? e.message, transient: true };
+    return refuse(options.signal?.aborted ? CANCELLED : thrown(error, deadline));
   }
+}
+
+/** A final (non-redirect) response: its status and headers checked, then its body read. */
+async function accept(response: Response, finalUrl: string, options: FetchOptions): Promise<Attempt> {
+  const { statusCode, headers, body } = response;
+  const dumped = async (problem: Failure, retryAfterMs?: number) => {
+    await body.dump();
+    return refuse(problem, retryAfterMs);
+  };
+  if (statusCode !== 200) return dumped(fail.httpStatus(statusCode), parseRetryAfter(headers['retry-after']));
+  const robots = header(headers, 'x-robots-tag');
+  if (options.respectNoAi && /\bno(image)?ai\b/i.test(robots)) return dumped(fail.robots(robots));
+  const contentType = header(headers, 'content-type');
+  if (!contentType.toLowerCase().includes('image')) return dumped(fail.contentType(contentType));
+  const declared = Number(header(headers, 'content-length'));
+  if (declared > options.maxBytes) {
+    body.destroy();
+    return refuse(fail.declaredTooLarge(declared, options.maxBytes));
+  }
+  const bytes = await readBody(body, options.maxBytes);
+  if (!bytes) return refuse(fail.bodyTooLarge(options.maxBytes));
+  return { ok: true, bytes, contentType, finalUrl };
+}
+
+/** The whole body, or undefined once it passes `maxBytes` (the rest is not read). */
+async function readBody(body: Response['body'], maxBytes: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** What a thrown request error means: a timeout, a short body or another network failure. */
+function thrown(error: unknown, deadline: AbortSignal): Failure {
+  const e = error as Error & { code?: string };
+  const timedOut =
+    deadline.aborted ||
+    e instanceof errors.HeadersTimeoutError ||
+    e instanceof errors.BodyTimeoutError ||
+    e instanceof errors.ConnectTimeoutError;
+  if (timedOut) return fail.timeout(e.code ?? e.name);
+  if (
+    e instanceof errors.RequestContentLengthMismatchError ||
+    e instanceof errors.ResponseContentLengthMismatchError
+  ) {
+    return fail.shortBody();
+  }
+  return fail.network(e.code ?? e.message);
 }
 
 /**
@@ -213,14 +161,13 @@ export async function fetchImage(url: string, options: FetchOptions): Promise<Fe
     if (result.ok) return { ...result, attempts };
     const exhausted = attempts > options.retries;
     const wait = result.retryAfterMs ?? options.backoffMs * 2 ** (attempts - 1) * (0.5 + Math.random() * 0.5);
-    if (!result.transient || exhausted || wait > options.maxRetryAfterMs) {
-      const { transient: _, retryAfterMs: __, ...failure } = result;
-      return { ...failure, attempts };
+    if (!isTransient(result.problem) || exhausted || wait > options.maxRetryAfterMs) {
+      return { ok: false, ...result.problem, attempts };
     }
     try {
       await sleep(wait, undefined, { signal: options.signal });
     } catch {
-      return { ok: false, kind: 'cancelled', message: 'cancelled', attempts };
+      return { ok: false, ...CANCELLED, attempts };
     }
   }
 }

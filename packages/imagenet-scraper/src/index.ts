@@ -2,12 +2,14 @@ export {
   type ClassInfo,
   type ClassSelection,
   ilsvrc2012Classes,
+  minUrlsPerClass,
   parseClassInfo,
-  ScrapeConfigError,
   selectClasses,
 } from './classes';
-export { type ErrorKind, type FetchOptions, type FetchOutcome, fetchImage, parseRetryAfter } from './fetch';
+export { type ErrorKind, ScrapeConfigError, type UrlStatus } from './errors';
+export { type FetchOptions, type FetchOutcome, fetchImage, parseRetryAfter } from './fetch';
 export { type ManifestEntry, readManifest } from './manifest';
+export { USER_AGENT } from './options';
 export { IMAGE_FILE, imageFileName, safeFolderName } from './paths';
 export {
   type ClassReport,
@@ -15,7 +17,6 @@ export {
   type ScrapeProgress,
   type ScrapeReport,
   scrape,
-  USER_AGENT,
 } from './scrape';
 export { loadUrls, parseUrlSource, type UrlSource } from './sources';
 export { type GroupStats, ScrapeStats } from './stats';

@@ -1,10 +1,11 @@
 import { appendFile, readFile, truncate } from 'node:fs/promises';
-import type { ErrorKind } from './fetch';
+import type { ErrorKind, UrlStatus } from './errors';
+import type { Outcome, TriedEntry } from './stages';
 
 /** One settled URL. `unneeded` marks URLs left untried once the class reached its quota. */
 export interface ManifestEntry {
   url: string;
-  status: 'ok' | 'failed' | 'duplicate' | 'unneeded';
+  status: UrlStatus;
   kind?: ErrorKind;
   httpStatus?: number;
   message?: string;
@@ -39,3 +40,18 @@ export async function readManifest(file: string): Promise<ManifestEntry[]> {
 export async function appendManifest(file: string, entries: ManifestEntry[]): Promise<void> {
   if (entries.length > 0) await appendFile(file, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
 }
+
+/** An outcome's line (`file`: where an ok image was stored). The key order is the file format. */
+export function manifestLine(outcome: Outcome, file?: string): TriedEntry {
+  const { url } = outcome;
+  if (outcome.status === 'ok') {
+    const { sha256, bytes, width, height } = outcome.image;
+    return { url, status: 'ok', sha256, bytes, width, height, file };
+  }
+  if (outcome.status === 'duplicate')
+    return { url, status: 'duplicate', kind: 'duplicate', sha256: outcome.sha256, bytes: outcome.bytes };
+  const { kind, status: httpStatus, message } = outcome.failure;
+  return { url, status: 'failed', kind, httpStatus, message, bytes: outcome.bytes, sha256: outcome.sha256 };
+}
+
+export const unneededLine = (url: string): ManifestEntry => ({ url, status: 'unneeded' });

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { request } from 'undici';
-import { ScrapeConfigError } from './classes';
+import { ScrapeConfigError } from './errors';
 
 /**
  * Where each class's image URLs come from (the seed's ImageNet API is gone):

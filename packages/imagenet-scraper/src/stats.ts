@@ -1,4 +1,4 @@
-import type { ErrorKind } from './fetch';
+import type { ErrorKind, TriedStatus } from './errors';
 
 export interface GroupStats {
   tried: number;
@@ -36,7 +36,7 @@ export class ScrapeStats {
 
   record(
     url: string,
-    outcome: { status: 'ok' | 'failed' | 'duplicate'; kind?: ErrorKind; bytes?: number; timeMs: number },
+    outcome: { status: TriedStatus; kind?: ErrorKind; bytes?: number; timeMs: number },
   ): void {
     const g = this.groups[ScrapeStats.group(url)];
     g.tried++;

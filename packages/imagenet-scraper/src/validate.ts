@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import sharp, { type OutputInfo } from 'sharp';
-import type { ErrorKind } from './fetch';
+import { type ErrorKind, fail } from './errors';
 
 export type ImageFormat = 'jpg' | 'png' | 'gif' | 'webp';
 
@@ -65,12 +65,10 @@ function spread(data: Buffer, channels: number): number {
 export async function validateImage(bytes: Buffer, options: ValidateOptions): Promise<Validation> {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (bytes.length < options.minBytes)
-    return { ok: false, kind: 'too-small', message: `${bytes.length} bytes < ${options.minBytes}`, sha256 };
+    return { ok: false, ...fail.tooSmall(bytes.length, options.minBytes), sha256 };
   const format = sniffFormat(bytes);
-  if (!format)
-    return { ok: false, kind: 'not-image', message: 'no JPEG, PNG, GIF or WebP signature', sha256 };
-  if (options.placeholderHashes?.has(sha256))
-    return { ok: false, kind: 'placeholder', message: 'a known placeholder image', sha256 };
+  if (!format) return { ok: false, ...fail.notImage(), sha256 };
+  if (options.placeholderHashes?.has(sha256)) return { ok: false, ...fail.knownPlaceholder(), sha256 };
   let data: Buffer;
   let info: OutputInfo;
   try {
@@ -78,30 +76,13 @@ export async function validateImage(bytes: Buffer, options: ValidateOptions): Pr
       .raw()
       .toBuffer({ resolveWithObject: true }));
   } catch (error) {
-    return {
-      ok: false,
-      kind: 'corrupt',
-      message: (error as Error).message.split('\n')[0] ?? 'undecodable',
-      sha256,
-    };
+    return { ok: false, ...fail.corrupt(error), sha256 };
   }
   const { width, height } = info;
-  if (width < options.minWidth || height < options.minHeight) {
-    return {
-      ok: false,
-      kind: 'small-dimensions',
-      message: `${width}×${height} < ${options.minWidth}×${options.minHeight}`,
-      sha256,
-    };
-  }
-  if (FLICKR_PLACEHOLDER_SIZES.has(`${width}x${height}`) && spread(data, info.channels) < 12) {
-    return {
-      ok: false,
-      kind: 'placeholder',
-      message: `a flat ${width}×${height} card (Flickr's "photo unavailable")`,
-      sha256,
-    };
-  }
+  if (width < options.minWidth || height < options.minHeight)
+    return { ok: false, ...fail.smallDimensions(width, height, options.minWidth, options.minHeight), sha256 };
+  if (FLICKR_PLACEHOLDER_SIZES.has(`${width}x${height}`) && spread(data, info.channels) < 12)
+    return { ok: false, ...fail.flatCard(width, height), sha256 };
   return { ok: true, sha256, format, width, height };
 }
 

@@ -45,19 +45,14 @@ export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
   }
   if (!flags.wnids && !flags.classes)
     throw new ScrapeConfigError('give --wnids <id,…> or --classes <n> (random classes)');
-  // The seed's rule: a class needs perClass/0.9 Flickr URLs, or perClass/0.8 URLs in all.
-  const minUrls =
-    flags.minUrls ??
-    (flags.classes && flags.classInfo
-      ? Math.ceil(flags.perClass / (flags.flickrOnly ? 0.9 : 0.8))
-      : undefined);
   const classes = selectClasses(table, {
     wnids: flags.wnids
       ?.split(',')
       .map((w) => w.trim())
       .filter(Boolean),
     count: flags.classes,
-    minUrls,
+    minUrls: flags.minUrls,
+    perClass: flags.perClass,
     flickrOnly: flags.flickrOnly,
     seed: flags.seed,
   });

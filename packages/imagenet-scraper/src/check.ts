@@ -1,0 +1,69 @@
+import os from 'node:os';
+import { fail } from './errors';
+import { Semaphore } from './limits';
+import type { Settings } from './options';
+import type { Checked, Outcome, Verdict } from './stages';
+import { resizeImage, type ValidateOptions, validateImage } from './validate';
+
+const MAX_PIXELS = 100_000_000;
+
+/** Stage 3, per body: validation (a full decode) and the optional resize, before anything is written. */
+export type Check = (bytes: Buffer) => Promise<Verdict>;
+
+/** Full decodes are CPU- and memory-heavy: at most 2 per core at once, however many downloads. */
+export function createCheck(settings: Settings): Check {
+  const decodes = new Semaphore(Math.max(2, os.availableParallelism() * 2));
+  const limits: ValidateOptions = {
+    minBytes: settings.minBytes,
+    minWidth: settings.minWidth,
+    minHeight: settings.minHeight,
+    maxPixels: MAX_PIXELS,
+    placeholderHashes: new Set(settings.placeholderHashes),
+  };
+  return async (bytes) => {
+    const release = await decodes.acquire();
+    try {
+      return await checkBody(bytes, limits, settings.resize);
+    } finally {
+      release();
+    }
+  };
+}
+
+async function checkBody(
+  bytes: Buffer,
+  limits: ValidateOptions,
+  resize: Settings['resize'],
+): Promise<Verdict> {
+  const valid = await validateImage(bytes, limits);
+  if (!valid.ok) {
+    const failure = { kind: valid.kind, message: valid.message };
+    return { status: 'failed', failure, bytes: bytes.length, sha256: valid.sha256 };
+  }
+  const { sha256, width, height } = valid;
+  const image = { body: bytes, ext: valid.format, sha256, bytes: bytes.length, width, height };
+  if (!resize) return { status: 'passed', image };
+  try {
+    return { status: 'passed', image: { ...image, body: await resizeImage(bytes, resize), ext: 'jpg' } };
+  } catch (error) {
+    // A decoder failure is the image's fault (corrupt), not a local write failure.
+    return { status: 'failed', failure: fail.unresizable(error), bytes: bytes.length, sha256 };
+  }
+}
+
+/**
+ * Stage 3, in list order: exact duplicates (sha256) of any image on disk or committed before,
+ * in any class. The order makes the kept copy the first in the URL lists.
+ */
+export class Dedup {
+  constructor(private readonly seen: Set<string>) {}
+
+  judge(checked: Exclude<Checked, { status: 'cancelled' }>): Outcome {
+    if (checked.status === 'failed') return checked;
+    const { url, index, timeMs, image } = checked;
+    const { sha256, bytes } = image;
+    if (this.seen.has(sha256)) return { url, index, timeMs, status: 'duplicate', sha256, bytes };
+    this.seen.add(sha256);
+    return { ...checked, status: 'ok' };
+  }
+}

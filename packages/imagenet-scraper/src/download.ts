@@ -1,0 +1,60 @@
+import { Agent } from 'undici';
+import { fetchImage } from './fetch';
+import { KeyedSemaphore } from './limits';
+import type { Settings } from './options';
+import type { Fetched } from './stages';
+
+/** Stage 2: one URL's body, or why there is none. Never throws. */
+export interface Downloader {
+  download(url: string, signal: AbortSignal): Promise<Fetched>;
+  close(): Promise<void>;
+}
+
+const hostOf = (url: string) => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid'; // fetchImage reports the bad URL
+  }
+};
+
+/** Keep-alive pools with `perHost` connections, and at most `perHost` requests per host at once. */
+export function createDownloader(settings: Settings): Downloader {
+  const agent = new Agent({
+    connections: settings.perHost,
+    pipelining: 1,
+    keepAliveTimeout: 10_000,
+    connectTimeout: settings.connectTimeoutMs,
+    headersTimeout: settings.headersTimeoutMs,
+    bodyTimeout: settings.bodyTimeoutMs,
+  });
+  const hosts = new KeyedSemaphore(settings.perHost);
+  const fetchOptions = {
+    dispatcher: agent,
+    userAgent: settings.userAgent,
+    timeoutMs: settings.timeoutMs,
+    maxBytes: settings.maxBytes,
+    maxRedirects: settings.maxRedirects,
+    retries: settings.retries,
+    backoffMs: settings.backoffMs,
+    maxRetryAfterMs: settings.maxRetryAfterMs,
+    respectNoAi: settings.respectNoAi,
+  };
+  return {
+    async download(url, signal) {
+      const release = await hosts.acquire(hostOf(url));
+      const startedAt = performance.now();
+      try {
+        if (signal.aborted) return { status: 'cancelled' };
+        const fetched = await fetchImage(url, { ...fetchOptions, signal });
+        if (fetched.ok) return { status: 'fetched', bytes: fetched.bytes, startedAt };
+        const { ok: _, attempts: __, ...problem } = fetched;
+        if (problem.kind === 'cancelled') return { status: 'cancelled' };
+        return { status: 'failed', failure: problem, startedAt };
+      } finally {
+        release();
+      }
+    },
+    close: () => agent.close().catch(() => undefined),
+  };
+}

@@ -1,0 +1,70 @@
+import { appendFile, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic';
+import type { ScrapeProgress } from './scrape';
+import type { ScrapeObserver, Settled } from './stages';
+import { ScrapeStats } from './stats';
+
+/** Tells each observer, in turn, of a settled URL. */
+export async function notify(observers: ScrapeObserver[], event: Settled): Promise<void> {
+  for (const observer of observers) await observer.settled?.(event);
+}
+
+export async function closeAll(observers: ScrapeObserver[]): Promise<void> {
+  for (const observer of observers) await observer.close?.();
+}
+
+/** Counts every settled URL; `stats.json` is rewritten every `everyMs` and at the end. */
+export function statsObserver(stats: ScrapeStats, file: string, everyMs: number): ScrapeObserver {
+  const write = () => writeFileAtomic(file, JSON.stringify(stats, null, 2)).catch(() => undefined);
+  const timer = setInterval(() => void write(), everyMs);
+  return {
+    settled: ({ entry, timeMs }) =>
+      stats.record(entry.url, { status: entry.status, kind: entry.kind, bytes: entry.bytes, timeMs }),
+    close: async () => {
+      clearInterval(timer);
+      await write();
+    },
+  };
+}
+
+const CSV_HEADER = 'wnid,url,host_group,status,kind,http_status,bytes,ms\n';
+const csv = (v: string | number | undefined) =>
+  v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
+
+/** The seed's debug CSV, one row per settled URL; the header once, a resumed run appends under it. */
+export async function debugCsvObserver(file: string): Promise<ScrapeObserver> {
+  await writeFile(file, CSV_HEADER, { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+  return {
+    settled: async ({ wnid, entry, timeMs }) => {
+      const { url, status, kind, httpStatus, bytes } = entry;
+      const row = [wnid, url, ScrapeStats.group(url), status, kind, httpStatus, bytes, Math.round(timeMs)];
+      await appendFile(file, `${row.map(csv).join(',')}\n`);
+    },
+  };
+}
+
+/** `onProgress` after every settled URL, with the images saved by this run. */
+export function progressObserver(
+  onProgress: (progress: ScrapeProgress) => void,
+  stats: ScrapeStats,
+  totals: { perClass: number; classes: number },
+): ScrapeObserver {
+  const totalQuota = totals.perClass * totals.classes;
+  let totalSaved = 0;
+  return {
+    settled: ({ wnid, folder, entry, saved }) => {
+      if (entry.status === 'ok') totalSaved++;
+      onProgress({
+        wnid,
+        folder,
+        saved,
+        perClass: totals.perClass,
+        totalSaved,
+        totalQuota,
+        stats: stats.toJSON(),
+      });
+    },
+  };
+}

@@ -1,0 +1,205 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Dedup } from './check';
+import { FolderSink } from './commit';
+import { fail } from './errors';
+import { manifestLine } from './manifest';
+import { stateLayout } from './paths';
+import { type Pipeline, runClass } from './pipeline';
+import type { CheckedImage, ClassWork, CommitSink, Fetched, Outcome, Settled, Verdict } from './stages';
+
+const tench = { wnid: 'n01440764', name: 'tench' };
+const work = (pending: string[], extra: Partial<ClassWork> = {}): ClassWork => ({
+  info: tench,
+  folder: 'tench',
+  urls: pending,
+  pending,
+  saved: 0,
+  unneeded: new Set(),
+  ...extra,
+});
+const image = (sha256: string): CheckedImage => ({
+  body: Buffer.from(sha256),
+  ext: 'jpg',
+  sha256,
+  bytes: sha256.length,
+  width: 40,
+  height: 40,
+});
+
+/** Download times: the earlier a URL is in the list, the longer it takes. */
+const reverse = (index: number, count: number) => (count - index) * 5;
+const forward = (index: number) => (index + 1) * 5;
+
+/** Stages without a network: URL `bad…` fails, `dup-X` is the same image as `X`. */
+function fakes(urls: string[], overrides: Partial<Pipeline> = {}, delay = reverse) {
+  let running = 0;
+  const seen = { maxRunning: 0, cancelled: 0 };
+  const download = async (url: string, signal: AbortSignal): Promise<Fetched> => {
+    running++;
+    seen.maxRunning = Math.max(seen.maxRunning, running);
+    const ms = delay(urls.indexOf(url), urls.length);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      const cancel = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      signal.addEventListener('abort', cancel, { once: true });
+    });
+    running--;
+    if (signal.aborted) {
+      seen.cancelled++;
+      return { status: 'cancelled' };
+    }
+    if (url.startsWith('bad')) return { status: 'failed', failure: fail.httpStatus(404), startedAt: 0 };
+    return { status: 'fetched', bytes: Buffer.from(url.replace(/^dup-/, '')), startedAt: 0 };
+  };
+  const check = async (bytes: Buffer): Promise<Verdict> => ({
+    status: 'passed',
+    image: image(String(bytes)),
+  });
+  const commits: Outcome[] = [];
+  const unneeded: string[][] = [];
+  const sink: CommitSink = {
+    commit: async (_work, outcome) => {
+      commits.push(outcome);
+      return manifestLine(outcome, outcome.status === 'ok' ? `${outcome.image.sha256}.jpg` : undefined);
+    },
+    unneeded: async (_work, list) => {
+      unneeded.push(list);
+    },
+  };
+  const events: (Settled & { committedBefore: number })[] = [];
+  const pipeline: Pipeline = {
+    download,
+    check,
+    dedup: new Dedup(new Set()),
+    sink,
+    observers: [{ settled: (event) => void events.push({ ...event, committedBefore: commits.length }) }],
+    perClass: 3,
+    concurrency: 4,
+    ...overrides,
+  };
+  return { pipeline, commits, unneeded, events, seen };
+}
+
+describe('the pipeline, stage by stage', () => {
+  const urls = ['a', 'bad-b', 'dup-a', 'c', 'd', 'e', 'f', 'g'];
+
+  it('commits strictly in list order however the downloads finish, and stops at the quota', async () => {
+    const { pipeline, commits, unneeded, seen } = fakes(urls); // finishing in reverse order
+    const report = await runClass(pipeline, work(urls, { unneeded: new Set(['g']) }));
+    expect(commits.map((o) => [o.index, o.url, o.status])).toEqual([
+      [0, 'a', 'ok'],
+      [1, 'bad-b', 'failed'],
+      [2, 'dup-a', 'duplicate'],
+      [3, 'c', 'ok'],
+      [4, 'd', 'ok'],
+    ]);
+    expect(report).toEqual({ name: 'tench', folder: 'tench', saved: 3, urls: 8, short: false });
+    expect(unneeded).toEqual([['e', 'f']]); // untried, less those already marked
+    expect(seen.maxRunning).toBeLessThanOrEqual(4);
+  });
+
+  it('cancels what is still in flight once the class is full, and marks it unneeded', async () => {
+    const { pipeline, commits, unneeded, seen } = fakes(urls, { perClass: 1 }, forward);
+    await runClass(pipeline, work(urls, { unneeded: new Set(['g']) }));
+    expect(commits.map((o) => o.url)).toEqual(['a']);
+    expect(seen.cancelled).toBe(3);
+    expect(unneeded).toEqual([['bad-b', 'dup-a', 'c', 'd', 'e', 'f']]);
+  });
+
+  it('tells the observers of every tried URL, after its commit, with its status', async () => {
+    const { pipeline, commits, events } = fakes(urls);
+    await runClass(pipeline, work(urls, { saved: 1 }));
+    expect(events.map((e) => [e.entry.url, e.entry.status, e.entry.kind, e.saved])).toEqual([
+      ['a', 'ok', undefined, 2],
+      ['bad-b', 'failed', 'http-status', 2],
+      ['dup-a', 'duplicate', 'duplicate', 2],
+      ['c', 'ok', undefined, 3],
+    ]);
+    expect(events.map((e) => e.committedBefore)).toEqual([1, 2, 3, 4]);
+    expect(events).toHaveLength(commits.length);
+    expect(events.every((e) => e.wnid === tench.wnid && e.folder === 'tench')).toBe(true);
+  });
+
+  it('a stopped run commits nothing after the cancelled request and marks nothing unneeded', async () => {
+    const stop = new AbortController();
+    const { pipeline, commits, unneeded } = fakes(urls, { signal: stop.signal }, forward);
+    pipeline.observers.push({ settled: ({ entry }) => void (entry.status === 'ok' && stop.abort()) });
+    const report = await runClass(pipeline, work(urls));
+    expect(commits.map((o) => o.url)).toEqual(['a']);
+    expect(report).toMatchObject({ saved: 1, short: false });
+    expect(unneeded).toEqual([]);
+  });
+
+  it('runs short when the URLs run out', async () => {
+    const { pipeline } = fakes(['a', 'bad-b']);
+    expect(await runClass(pipeline, work(['a', 'bad-b']))).toMatchObject({ saved: 1, short: true });
+  });
+
+  it('a stage that throws stops the class in its turn, after the commits before it', async () => {
+    const { pipeline, commits } = fakes(urls);
+    const check = pipeline.check;
+    pipeline.check = async (bytes) => {
+      if (String(bytes) === 'c') throw new Error('decoder bug');
+      return check(bytes);
+    };
+    await expect(runClass(pipeline, work(urls))).rejects.toThrow('decoder bug');
+    expect(commits.map((o) => o.url)).toEqual(['a', 'bad-b', 'dup-a']);
+  });
+
+  it('finds duplicates of images on disk and across classes', () => {
+    const dedup = new Dedup(new Set(['on-disk']));
+    const passed = (sha: string, index: number) =>
+      dedup.judge({ url: sha, index, timeMs: 1, status: 'passed', image: image(sha) });
+    expect([passed('on-disk', 0), passed('x', 1), passed('x', 2)].map((o) => o.status)).toEqual([
+      'duplicate',
+      'ok',
+      'duplicate',
+    ]);
+  });
+});
+
+describe('the folder sink', () => {
+  it('puts the image in place, then its manifest line; a failed write names the output folder', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'sink-'));
+    const layout = stateLayout(out);
+    await mkdir(layout.manifests, { recursive: true });
+    await mkdir(layout.temp, { recursive: true });
+    await mkdir(path.join(out, 'tench'));
+    const sink = new FolderSink(out, layout);
+    const sha = 'ab'.repeat(32);
+    const ok = { url: 'u1', index: 0, timeMs: 1, status: 'ok', image: image(sha) } as const;
+    const failed = {
+      url: 'u2',
+      index: 1,
+      timeMs: 1,
+      status: 'failed',
+      failure: fail.notImage(),
+      bytes: 7,
+    } as const;
+    expect(await sink.commit(work(['u1', 'u2']), ok)).toMatchObject({
+      status: 'ok',
+      file: `n01440764_${'ab'.repeat(8)}.jpg`,
+    });
+    await sink.commit(work(['u1', 'u2']), failed);
+    await sink.unneeded(work(['u1', 'u2', 'u3']), ['u3']);
+    expect(readdirSync(path.join(out, 'tench'))).toEqual([`n01440764_${'ab'.repeat(8)}.jpg`]);
+    expect(readdirSync(layout.temp)).toEqual([]);
+    expect(readFileSync(layout.manifest(tench.wnid), 'utf8')).toBe(
+      [
+        `{"url":"u1","status":"ok","sha256":"${sha}","bytes":64,"width":40,"height":40,"file":"n01440764_${'ab'.repeat(8)}.jpg"}`,
+        '{"url":"u2","status":"failed","kind":"not-image","message":"no JPEG, PNG, GIF or WebP signature","bytes":7}',
+        '{"url":"u3","status":"unneeded"}',
+        '',
+      ].join('\n'),
+    );
+    const gone = work(['u1'], { folder: 'missing' });
+    await expect(sink.commit(gone, ok)).rejects.toThrow(`${out}: cannot write downloads (ENOENT`);
+    expect(existsSync(layout.tempFile(tench.wnid, 0))).toBe(false);
+  });
+});
