@@ -6,30 +6,10 @@ import { encodeImage } from '@resnet-ts/augment';
 import { readSafetensors } from '@resnet-ts/interop';
 import { loadModel } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Io } from './io';
-import { run } from './program';
+import { resnet } from './testing';
 
 // The interop package's fixtures: nets saved by PyTorch/torchvision and Keras with their logits.
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'packages', 'interop', 'fixtures');
-
-function testIo() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    isTTY: false,
-    terminal: process.stderr,
-    onInterrupt: () => () => undefined,
-  };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-}
-
-async function resnet(...argv: string[]) {
-  const t = testIo();
-  const code = await run(argv, t.io);
-  return { code, out: t.out(), err: t.err() };
-}
 
 const softmax = (logits: Float32Array, classes: number) =>
   tf.tidy(() => tf.softmax(tf.tensor2d(logits, [logits.length / classes, classes])).dataSync());

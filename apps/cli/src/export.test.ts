@@ -9,27 +9,7 @@ import { buildModel, exportModel, loadModel, standardPreprocessing } from '@resn
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
-import type { Io } from './io';
-import { run } from './program';
-
-function testIo() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    isTTY: false,
-    terminal: process.stderr,
-    onInterrupt: () => () => undefined,
-  };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-}
-
-async function resnet(...argv: string[]) {
-  const t = testIo();
-  const code = await run(argv, t.io);
-  return { code, out: t.out(), err: t.err() };
-}
+import { resnet } from './testing';
 
 /** Deterministic numbers in [0, 1) (mulberry32). */
 function seeded(seed: number): () => number {

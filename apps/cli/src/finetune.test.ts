@@ -2,8 +2,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeImage } from '@resnet-ts/augment';
-import type { Io } from './io';
-import { run } from './program';
+import { resnet } from './testing';
 
 // Fine-tuning from converted weights: a ResNet-8 that PyTorch trained on gratings of 8 orientations
 // (interop's make-fixtures.py), converted, then fine-tuned on 4 orientations between those, beats
@@ -65,25 +64,6 @@ async function writeGratings(root: string, angles: number[], perClass: number, s
       );
     }
   }
-}
-
-function testIo() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    isTTY: false,
-    terminal: process.stderr,
-    onInterrupt: () => () => undefined,
-  };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-}
-
-async function resnet(...argv: string[]) {
-  const t = testIo();
-  const code = await run(argv, t.io);
-  return { code, out: t.out(), err: t.err() };
 }
 
 /** The last epoch's validation numbers of a run directory. */
