@@ -6,7 +6,14 @@ export {
   parseClassInfo,
   selectClasses,
 } from './classes';
-export { type ErrorKind, ScrapeConfigError, type UrlStatus } from './errors';
+export {
+  type Cancelled,
+  type ErrorKind,
+  type Failure,
+  ScrapeConfigError,
+  type TriedStatus,
+  type UrlStatus,
+} from './errors';
 export { type FetchOptions, type FetchOutcome, fetchImage, parseRetryAfter } from './fetch';
 export { type ManifestEntry, readManifest } from './manifest';
 export { USER_AGENT } from './options';
