@@ -10,6 +10,7 @@ module.exports = {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],
   },
-  testTimeout: 60_000,
+  // Generous: CI runs every package's suite at once on 2 cores, and a loaded machine must not fail a test.
+  testTimeout: 180_000,
   moduleFileExtensions: ['ts', 'js', 'json', 'cjs', 'mjs'],
 };
