@@ -1,4 +1,4 @@
-import { modelDefaults } from '@resnet-ts/train';
+import { parseModelName } from '@resnet-ts/resnet-core';
 
 /** The comma-separated model names, each checked before any is measured or trained. */
 export function modelList(list: string): string[] {
@@ -7,6 +7,6 @@ export function modelList(list: string): string[] {
     .map((m) => m.trim())
     .filter(Boolean);
   if (models.length === 0) throw new Error('--models: expected a comma-separated list of model names');
-  for (const model of models) modelDefaults(model);
+  for (const model of models) parseModelName(model); // resnet-core's names; the error lists them
   return models;
 }

@@ -1,11 +1,6 @@
-import {
-  applyPrecision,
-  BACKENDS,
-  measureThroughput,
-  modelDefaults,
-  PRECISIONS,
-  useBackend,
-} from '@resnet-ts/train';
+import { BACKENDS, configureBackend, PRECISIONS, useBackend } from '@resnet-ts/backends';
+import { describeModelNames, parseModelName } from '@resnet-ts/resnet-core';
+import { measureThroughput } from '@resnet-ts/train';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runCompare } from './commands/compare';
 import { runScaling } from './commands/scaling';
@@ -41,7 +36,7 @@ function number(value: string): number {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-/** The backends that train (wasm cannot); a bad name is train's error, which names them all. */
+/** The backends that train (wasm cannot); a bad name is useBackend's error, which names them all. */
 const BACKEND = BACKENDS.filter((b) => b !== 'wasm').join('|');
 const precisionOption = () =>
   new Option('--precision <p>', 'cuda matrix products and convolutions (other backends: fp32 only)')
@@ -58,7 +53,11 @@ export function createProgram(print: (line: string) => void, printError: (line: 
   program
     .command('throughput')
     .description('train and inference images/s, parameters, FLOPs and peak RSS per model; ratios to peers')
-    .option('--models <list>', 'comma-separated', 'resnet20,resnet56,resnet18,resnet34,resnet50,alexnet')
+    .option(
+      '--models <list>',
+      `comma-separated: ${describeModelNames()}`,
+      'resnet20,resnet56,resnet18,resnet34,resnet50,alexnet',
+    )
     .option('--batch <n>', 'batch size (default: 128 CIFAR, 32 ImageNet)', positiveInteger)
     .option('--size <pixels>', 'image side (default: 32 CIFAR, 224 ImageNet, 227 AlexNet)', positiveInteger)
     .option('--backend <name>', BACKEND, 'auto')
@@ -85,7 +84,11 @@ export function createProgram(print: (line: string) => void, printError: (line: 
       "the seed's table: train each model on the same data; accuracy per epoch, s/epoch vs params and FLOPs",
     )
     .requiredOption('--data <source>', 'folder of class folders, .tar(.gz) of them, or cifar10[:<path>]')
-    .option('--models <list>', 'comma-separated', 'alexnet,resnet18,resnet34,resnet50')
+    .option(
+      '--models <list>',
+      `comma-separated: ${describeModelNames()}`,
+      'alexnet,resnet18,resnet34,resnet50',
+    )
     .option('--epochs <n>', 'epochs per model', positiveInteger, 5)
     .option('--size <pixels>', 'resize images to this square size (AlexNet needs ≥ 67)', positiveInteger, 72)
     .option('--per-class <n>', 'use the first N images of each class', positiveInteger)
@@ -135,13 +138,10 @@ export function createProgram(print: (line: string) => void, printError: (line: 
     .option('--backend <name>', BACKEND, 'auto')
     .addOption(precisionOption())
     .action(async (flags) => {
-      const { backend } = await useBackend(flags.backend);
-      if (flags.threads && backend === 'onednn') {
-        const { setThreads } = await import('@resnet-ts/tfjs-backend-onednn');
-        setThreads(flags.threads);
-      }
-      await applyPrecision(flags.precision);
-      const cifar = modelDefaults(flags.model).shortcut === 'A';
+      await useBackend(flags.backend);
+      // Threads where the backend has the setting (oneDNN); a precision it lacks is an error.
+      await configureBackend({ threads: flags.threads, precision: flags.precision });
+      const cifar = parseModelName(flags.model).family === 'cifar';
       const modelOptions = flags.shortcut && cifar ? { shortcut: flags.shortcut } : undefined;
       print(
         JSON.stringify(

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { encodeImage } from '@resnet-ts/augment';
+import { useBackend } from '@resnet-ts/backends';
 import { trainConfigSchema } from '@resnet-ts/train';
 import { fieldNames } from './commands/train';
 import type { Io } from './io';
@@ -292,6 +293,23 @@ describe('resnet train / eval / predict', () => {
       .map((l) => JSON.parse(l));
     expect(logged.filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual([1, 2]);
   });
+
+  it('--resume without --backend activates the backend the run started on (its config.json), not auto', async () => {
+    const dir = path.join(path.dirname(runDir), 'saved-backend');
+    // (Small: the pure-JS cpu backend is slow.)
+    const argv = ['train', '--data', data, '--epochs', '1', ...common(), '--limit-per-class', '4'];
+    argv.push('--batch-size', '3');
+    const first = testIo();
+    expect(await run([...argv, '--backend', 'cpu', '--max-steps', '1', '--out', dir], first.io)).toBe(0);
+    expect(first.err()).toMatch(/^backend cpu; 3 classes/m);
+    // Another backend active (as auto leaves it): auto would never train on cpu, and train() itself
+    // takes the active backend, so only the saved `backend: "cpu"` trains this on cpu.
+    await useBackend('auto');
+    const resumed = testIo();
+    expect(await run(['train', '--resume', '--max-steps', '2', '--out', dir], resumed.io)).toBe(0);
+    expect(resumed.err()).toMatch(/^backend cpu; 3 classes.*resuming epoch 1 at batch 1/m);
+    expect(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')).backend).toBe('cpu');
+  }, 180_000);
 
   it('weights replaced by random bytes of the same size: eval and predict name the file and fail', async () => {
     const dir = path.join(path.dirname(runDir), 'smoke'); // the smoke run's finished model

@@ -1,5 +1,7 @@
+import { BACKENDS, CONV_LAYOUTS, PRECISIONS } from '@resnet-ts/backends';
 import { WEIGHT_SOURCES } from '@resnet-ts/interop';
-import { AUGMENT_PRESETS, BACKENDS, CONV_LAYOUTS, FREEZE_POINTS, PRECISIONS } from '@resnet-ts/train';
+import { describeModelNames } from '@resnet-ts/resnet-core';
+import { AUGMENT_PRESETS, FREEZE_POINTS } from '@resnet-ts/train';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runAugment } from './commands/augment';
 import { runConvert } from './commands/convert';
@@ -70,7 +72,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--val-data <dir>', 'held-out validation folder (otherwise --val-split of --data)')
     .option(
       '--model <name>',
-      'resnet20|resnet32|resnet44|resnet56|resnet110|resnet18|resnet34|resnet50|resnet101|resnet152|alexnet (with --pretrained: its architecture; given, it must agree)',
+      `${describeModelNames()} (with --pretrained: its architecture; given, it must agree)`,
     )
     .option(
       '--model-options <json>',
@@ -192,7 +194,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
   program
     .command('summary')
     .description('layers, parameters (trainable / non-trainable) and FLOPs of a model')
-    .requiredOption('--model <name>', 'resnet<depth> or alexnet')
+    .requiredOption('--model <name>', describeModelNames())
     .option(
       '--input <pixels>',
       'input size (default 32 for CIFAR depths, 224 otherwise, 227 AlexNet)',

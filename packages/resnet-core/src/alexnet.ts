@@ -1,7 +1,9 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { type ImageShape, validateImageShape } from './config';
+import { ALEXNET_DEFAULTS } from './defaults';
 import { ResNetConfigError } from './errors';
 import { dense, heNormalKernel, type LayerSettings } from './layer-helpers';
+import { layerName } from './layer-names';
 import { BatchNormalization } from './layers/batch-normalization';
 import { LocalResponseNorm } from './layers/local-response-norm';
 
@@ -29,7 +31,7 @@ const MIN_SIZE = 67;
  * most single-device re-implementations); channel counts are the paper's 96/256/384/384/256.
  */
 export function buildAlexNet(config: AlexNetConfig = {}): tfl.LayersModel {
-  const numClasses = config.numClasses ?? 1000;
+  const numClasses = config.numClasses ?? ALEXNET_DEFAULTS.numClasses;
   if (!Number.isInteger(numClasses) || numClasses < 1) {
     throw new ResNetConfigError(
       'numClasses',
@@ -38,7 +40,7 @@ export function buildAlexNet(config: AlexNetConfig = {}): tfl.LayersModel {
   }
   const inputShape = config.inputShape
     ? validateImageShape('inputShape', config.inputShape)
-    : ([227, 227, 3] as ImageShape);
+    : ([...ALEXNET_DEFAULTS.inputShape] as ImageShape);
   for (const size of inputShape.slice(0, 2)) {
     if (size === null || size < MIN_SIZE) {
       throw new ResNetConfigError(
@@ -47,14 +49,14 @@ export function buildAlexNet(config: AlexNetConfig = {}): tfl.LayersModel {
       );
     }
   }
-  const normalization = config.normalization ?? 'lrn';
+  const normalization = config.normalization ?? ALEXNET_DEFAULTS.normalization;
   if (!['lrn', 'batchnorm', 'none'].includes(normalization)) {
     throw new ResNetConfigError(
       'normalization',
       `expected 'lrn', 'batchnorm' or 'none', got ${JSON.stringify(normalization)}`,
     );
   }
-  const dropout = config.dropout ?? 0.5;
+  const dropout = config.dropout ?? ALEXNET_DEFAULTS.dropout;
   if (!(dropout >= 0 && dropout < 1)) {
     throw new ResNetConfigError('dropout', `expected a rate in [0, 1), got ${JSON.stringify(dropout)}`);
   }
@@ -89,7 +91,7 @@ export function buildAlexNet(config: AlexNetConfig = {}): tfl.LayersModel {
       : y;
   };
 
-  const input = tfl.input({ shape: inputShape, name: 'input_1' });
+  const input = tfl.input({ shape: inputShape, name: layerName({ at: 'input' }) });
   let x = pool(lrn(convRelu(input, 'conv1', 96, 11, 4), 'norm1'), 'pool1');
   x = pool(lrn(convRelu(x, 'conv2', 256, 5), 'norm2'), 'pool2');
   x = convRelu(x, 'conv3', 384, 3);
@@ -97,6 +99,7 @@ export function buildAlexNet(config: AlexNetConfig = {}): tfl.LayersModel {
   x = pool(convRelu(x, 'conv5', 256, 3), 'pool5');
   x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as Tensor;
   x = fc(fc(x, 'fc6'), 'fc7');
-  const output = dense(x, numClasses, 'predictions', config.classifierActivation ?? 'softmax', settings);
+  const predictions = layerName({ at: 'top', layer: 'predictions' });
+  const output = dense(x, numClasses, predictions, config.classifierActivation ?? 'softmax', settings);
   return tfl.model({ inputs: input, outputs: output, name: config.name ?? 'alexnet' });
 }

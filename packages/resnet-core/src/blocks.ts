@@ -1,8 +1,10 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ShortcutKind, StrideOn } from './config';
+import { BLOCK_DEFAULTS, KERAS_BLOCK_DEFAULTS } from './defaults';
 import { type BlockKind, EXPANSION } from './depths';
 import { ResNetConfigError } from './errors';
 import { batchNorm, batchNormRelu, channelsOf, conv, type LayerSettings, relu } from './layer-helpers';
+import { type BlockLayer, blockLayerName, blockName } from './layer-names';
 import { SubsampleZeroPad } from './layers/subsample-zero-pad';
 
 /** Options shared by every residual block builder. */
@@ -94,20 +96,36 @@ function shortcutPath(
   mode: ShortcutMode,
   outChannels: number,
   strides: number,
-  opts: BlockOptions,
+  opts: ResolvedBlockOptions,
 ): Tensor {
   if (mode === 'identity') return x;
+  const name = (layer: BlockLayer) => blockLayerName(opts.name, layer);
   if (mode === 'zero-pad') {
-    return new SubsampleZeroPad({ strides, filters: outChannels, name: `${opts.name}_0_shortcut` }).apply(
+    return new SubsampleZeroPad({ strides, filters: outChannels, name: name({ layer: 'shortcut' }) }).apply(
       x,
     ) as Tensor;
   }
   const projected = conv(
     opts.preactivation ? preactivated : x,
-    { filters: outChannels, kernelSize: 1, strides, name: `${opts.name}_0_conv` },
+    { filters: outChannels, kernelSize: 1, strides, name: name({ layer: 'conv', conv: 0 }) },
     opts,
   );
-  return opts.preactivation ? projected : batchNorm(projected, `${opts.name}_0_bn`, opts);
+  return opts.preactivation ? projected : batchNorm(projected, name({ layer: 'bn', conv: 0 }), opts);
+}
+
+/** Block options with every default filled in (from {@link BLOCK_DEFAULTS}). */
+type ResolvedBlockOptions = BlockOptions & Required<Omit<BlockOptions, 'seed' | 'strides'>>;
+
+function withDefaults(options: BlockOptions): ResolvedBlockOptions {
+  return {
+    ...options,
+    shortcut: options.shortcut ?? BLOCK_DEFAULTS.shortcut,
+    preactivation: options.preactivation ?? BLOCK_DEFAULTS.preactivation,
+    zeroInitResidual: options.zeroInitResidual ?? BLOCK_DEFAULTS.zeroInitResidual,
+    convBias: options.convBias ?? BLOCK_DEFAULTS.convBias,
+    batchNorm: { ...BLOCK_DEFAULTS.batchNorm, ...options.batchNorm },
+    fuseBatchNormRelu: options.fuseBatchNormRelu ?? BLOCK_DEFAULTS.fuseBatchNormRelu,
+  };
 }
 
 interface BranchConv {
@@ -120,17 +138,17 @@ interface BranchConv {
  * One residual unit: the shared skeleton of basic and bottleneck blocks. v1: conv-BN-ReLU …
  * conv-BN, add, ReLU (`_add`, `_out`). v2: BN-ReLU (`_preact_*`) then conv-BN-ReLU … conv, add (`_out`).
  */
-function residualUnit(x: Tensor, convs: BranchConv[], kind: ShortcutKind, opts: BlockOptions): Tensor {
-  const name = opts.name;
-  const preactivation = opts.preactivation ?? false;
-  const zeroInit = opts.zeroInitResidual ?? true;
+function residualUnit(x: Tensor, convs: BranchConv[], kind: ShortcutKind, options: BlockOptions): Tensor {
+  const opts = withDefaults(options);
+  const name = (layer: BlockLayer) => blockLayerName(opts.name, layer);
+  const { preactivation, zeroInitResidual: zeroInit } = opts;
   const strides = Math.max(...convs.map((c) => c.strides));
   const outChannels = convs[convs.length - 1]!.filters;
   const mode = shortcutMode(kind, channelsOf(x), outChannels, strides);
 
   let preactivated = x;
   if (preactivation) {
-    preactivated = batchNormRelu(x, `${name}_preact_bn`, `${name}_preact_relu`, opts);
+    preactivated = batchNormRelu(x, name({ layer: 'preact_bn' }), name({ layer: 'preact_relu' }), opts);
   }
   const shortcut = shortcutPath(x, preactivated, mode, outChannels, strides, opts);
 
@@ -140,31 +158,32 @@ function residualUnit(x: Tensor, convs: BranchConv[], kind: ShortcutKind, opts: 
     const last = index === convs.length;
     y = conv(
       y,
-      { ...spec, name: `${name}_${index}_conv`, zeroKernel: preactivation && last && zeroInit },
+      { ...spec, name: name({ layer: 'conv', conv: index }), zeroKernel: preactivation && last && zeroInit },
       opts,
     );
     if (preactivation && last) return;
+    const bn = name({ layer: 'bn', conv: index });
     y = last
-      ? batchNorm(y, `${name}_${index}_bn`, opts, !preactivation && zeroInit)
-      : batchNormRelu(y, `${name}_${index}_bn`, `${name}_${index}_relu`, opts);
+      ? batchNorm(y, bn, opts, !preactivation && zeroInit)
+      : batchNormRelu(y, bn, name({ layer: 'relu', conv: index }), opts);
   });
 
-  if (preactivation) return tfl.layers.add({ name: `${name}_out` }).apply([shortcut, y]) as Tensor;
-  const sum = tfl.layers.add({ name: `${name}_add` }).apply([shortcut, y]) as Tensor;
-  return relu(sum, `${name}_out`);
+  if (preactivation) return tfl.layers.add({ name: name({ layer: 'out' }) }).apply([shortcut, y]) as Tensor;
+  const sum = tfl.layers.add({ name: name({ layer: 'add' }) }).apply([shortcut, y]) as Tensor;
+  return relu(sum, name({ layer: 'out' }));
 }
 
 /** Two 3x3 convolutions (ResNet-18/34 and the CIFAR family). */
 export function basicBlock(x: Tensor, options: BasicBlockOptions): Tensor {
   const filters = checkPositiveInteger('filters', options.filters);
-  const strides = checkPositiveInteger('strides', options.strides ?? 1);
+  const strides = checkPositiveInteger('strides', options.strides ?? BLOCK_DEFAULTS.strides);
   return residualUnit(
     x,
     [
       { filters, kernelSize: 3, strides },
       { filters, kernelSize: 3, strides: 1 },
     ],
-    options.shortcut ?? 'B',
+    options.shortcut ?? BLOCK_DEFAULTS.shortcut,
     options,
   );
 }
@@ -185,12 +204,12 @@ function bottleneckConvs(
 /** 1x1 → 3x3 → 1x1 with 4× expansion (ResNet-50/101/152). */
 export function bottleneckBlock(x: Tensor, options: BottleneckBlockOptions): Tensor {
   const filters = checkPositiveInteger('filters', options.filters);
-  const strides = checkPositiveInteger('strides', options.strides ?? 1);
+  const strides = checkPositiveInteger('strides', options.strides ?? BLOCK_DEFAULTS.strides);
   const out = filters * EXPANSION.bottleneck;
   return residualUnit(
     x,
-    bottleneckConvs([filters, filters, out], 3, strides, options.strideOn ?? '3x3'),
-    options.shortcut ?? 'B',
+    bottleneckConvs([filters, filters, out], 3, strides, options.strideOn ?? BLOCK_DEFAULTS.strideOn),
+    options.shortcut ?? BLOCK_DEFAULTS.shortcut,
     options,
   );
 }
@@ -205,7 +224,10 @@ function checkKerasFilters(filters: unknown): [number, number, number] {
 /** The notebook's identity block: input and output shapes match, the shortcut is the input itself. */
 export function identityBlock(x: Tensor, options: KerasBlockOptions): Tensor {
   const filters = checkKerasFilters(options.filters);
-  const kernelSize = checkPositiveInteger('kernelSize', options.kernelSize ?? 3);
+  const kernelSize = checkPositiveInteger(
+    'kernelSize',
+    options.kernelSize ?? KERAS_BLOCK_DEFAULTS.kernelSize,
+  );
   if (channelsOf(x) !== filters[2]) {
     throw new ResNetConfigError(
       'filters',
@@ -218,11 +240,14 @@ export function identityBlock(x: Tensor, options: KerasBlockOptions): Tensor {
 /** The notebook's convolutional block: a projection shortcut (1x1 conv + BN) and a stride. */
 export function convBlock(x: Tensor, options: ConvBlockOptions): Tensor {
   const filters = checkKerasFilters(options.filters);
-  const kernelSize = checkPositiveInteger('kernelSize', options.kernelSize ?? 3);
-  const strides = checkPositiveInteger('strides', options.strides ?? 2);
+  const kernelSize = checkPositiveInteger(
+    'kernelSize',
+    options.kernelSize ?? KERAS_BLOCK_DEFAULTS.kernelSize,
+  );
+  const strides = checkPositiveInteger('strides', options.strides ?? KERAS_BLOCK_DEFAULTS.strides);
   return residualUnit(
     x,
-    bottleneckConvs(filters, kernelSize, strides, options.strideOn ?? '1x1'),
+    bottleneckConvs(filters, kernelSize, strides, options.strideOn ?? KERAS_BLOCK_DEFAULTS.strideOn),
     'C',
     options,
   );
@@ -243,7 +268,7 @@ export function stage(x: Tensor, options: StageOptions): Tensor {
   for (let i = 0; i < blocks; i++) {
     y = build(y, {
       ...options,
-      name: `${options.name}_block${i + 1}`,
+      name: blockName(options.name, i + 1),
       strides: i === 0 ? options.strides : 1,
     });
   }

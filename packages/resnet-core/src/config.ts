@@ -1,5 +1,7 @@
+import { RESNET_DEFAULTS } from './defaults';
 import {
   type BlockKind,
+  CIFAR_EXAMPLE_DEPTHS,
   CIFAR_STAGE_FILTERS,
   CIFAR_STEM_FILTERS,
   cifarBlocksPerStage,
@@ -156,9 +158,10 @@ export function validateImageShape(field: string, value: unknown): ImageShape {
 }
 
 function cifarDepthMessage(block: BlockKind): string {
+  const examples = `(${CIFAR_EXAMPLE_DEPTHS[block].join(', ')}, …)`;
   return block === 'basic'
-    ? 'cifar depth must be 6n+2 (20, 32, 44, 56, 110, …)'
-    : 'cifar bottleneck depth must be 9n+2 (29, 56, 110, 164, …)';
+    ? `cifar depth must be 6n+2 ${examples}`
+    : `cifar bottleneck depth must be 9n+2 ${examples}`;
 }
 
 /** Fills defaults and validates; every error names the field and what it accepts. */
@@ -200,7 +203,7 @@ export function resolveResNetConfig(config: ResNetConfig): ResolvedResNetConfig 
     }
     blocksPerStage = [...imagenetSpec.blocksPerStage];
   } else {
-    block = oneOf('block', config.block, ['basic', 'bottleneck'], 'basic');
+    block = oneOf('block', config.block, ['basic', 'bottleneck'], RESNET_DEFAULTS.families.cifar.block);
     const n = cifarBlocksPerStage(depth, block);
     if (n === undefined) {
       throw new ResNetConfigError('depth', `${cifarDepthMessage(block)}, got ${depth}`);
@@ -208,22 +211,25 @@ export function resolveResNetConfig(config: ResNetConfig): ResolvedResNetConfig 
     blocksPerStage = [n, n, n];
   }
 
-  const includeTop = bool('includeTop', config.includeTop, true);
+  const defaults = RESNET_DEFAULTS.families[family];
+  const includeTop = bool('includeTop', config.includeTop, RESNET_DEFAULTS.includeTop);
   const numClasses =
-    config.numClasses === undefined ? 1000 : positiveInteger('numClasses', config.numClasses);
+    config.numClasses === undefined
+      ? RESNET_DEFAULTS.numClasses
+      : positiveInteger('numClasses', config.numClasses);
   const inputShape =
     config.inputShape === undefined
-      ? ((family === 'imagenet' ? [224, 224, 3] : [32, 32, 3]) as ImageShape)
+      ? ([...defaults.inputShape] as ImageShape)
       : validateImageShape('inputShape', config.inputShape);
 
-  const width = config.width === undefined ? 1 : config.width;
+  const width = config.width === undefined ? RESNET_DEFAULTS.width : config.width;
   if (typeof width !== 'number' || !Number.isFinite(width) || width <= 0) {
     throw new ResNetConfigError(
       'width',
       `expected a positive number (1 = standard width), got ${JSON.stringify(width)}`,
     );
   }
-  const dropout = config.dropout === undefined ? 0 : config.dropout;
+  const dropout = config.dropout === undefined ? RESNET_DEFAULTS.dropout : config.dropout;
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
     throw new ResNetConfigError('dropout', `expected a rate in [0, 1), got ${JSON.stringify(dropout)}`);
   }
@@ -256,8 +262,8 @@ export function resolveResNetConfig(config: ResNetConfig): ResolvedResNetConfig 
     if (key !== 'momentum' && key !== 'epsilon')
       throw new ResNetConfigError(`batchNorm.${key}`, 'unknown option; known options are momentum, epsilon');
   }
-  const momentum = bn.momentum ?? 0.9;
-  const epsilon = bn.epsilon ?? 1.001e-5;
+  const momentum = bn.momentum ?? RESNET_DEFAULTS.batchNorm.momentum;
+  const epsilon = bn.epsilon ?? RESNET_DEFAULTS.batchNorm.epsilon;
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
     throw new ResNetConfigError(
       'batchNorm.momentum',
@@ -284,25 +290,25 @@ export function resolveResNetConfig(config: ResNetConfig): ResolvedResNetConfig 
     inputShape,
     family,
     block,
-    shortcut: oneOf('shortcut', config.shortcut, ['A', 'B', 'C'], family === 'imagenet' ? 'B' : 'A'),
-    strideOn: oneOf('strideOn', config.strideOn, ['1x1', '3x3'], '3x3'),
-    preactivation: bool('preactivation', config.preactivation, false),
-    zeroInitResidual: bool('zeroInitResidual', config.zeroInitResidual, true),
+    shortcut: oneOf('shortcut', config.shortcut, ['A', 'B', 'C'], defaults.shortcut),
+    strideOn: oneOf('strideOn', config.strideOn, ['1x1', '3x3'], RESNET_DEFAULTS.strideOn),
+    preactivation: bool('preactivation', config.preactivation, RESNET_DEFAULTS.preactivation),
+    zeroInitResidual: bool('zeroInitResidual', config.zeroInitResidual, RESNET_DEFAULTS.zeroInitResidual),
     width,
     includeTop,
     pooling,
     dropout,
     seed: config.seed,
     name: config.name ?? `resnet${depth}${config.preactivation ? 'v2' : ''}`,
-    convBias: bool('convBias', config.convBias, false),
+    convBias: bool('convBias', config.convBias, RESNET_DEFAULTS.convBias),
     batchNorm: { momentum, epsilon },
     classifierActivation: oneOf(
       'classifierActivation',
       config.classifierActivation,
       ['softmax', 'linear'],
-      'softmax',
+      RESNET_DEFAULTS.classifierActivation,
     ),
-    fuseBatchNormRelu: bool('fuseBatchNormRelu', config.fuseBatchNormRelu, false),
+    fuseBatchNormRelu: bool('fuseBatchNormRelu', config.fuseBatchNormRelu, RESNET_DEFAULTS.fuseBatchNormRelu),
     stemFilters: family === 'imagenet' ? IMAGENET_STEM_FILTERS : CIFAR_STEM_FILTERS,
     stages,
   };

@@ -40,9 +40,34 @@ export function cifarBlocksPerStage(depth: number, block: BlockKind): number | u
   return Number.isInteger(n) && n >= 1 ? n : undefined;
 }
 
-export function isCifarDepth(depth: number): boolean {
-  return (
-    cifarBlocksPerStage(depth, 'basic') !== undefined ||
-    cifarBlocksPerStage(depth, 'bottleneck') !== undefined
-  );
+/**
+ * Example CIFAR depths of each block kind (He et al. 2015 and 2016), for messages and help texts:
+ * every 6n+2 (basic) or 9n+2 (bottleneck) depth builds.
+ */
+export const CIFAR_EXAMPLE_DEPTHS: Readonly<Record<BlockKind, readonly number[]>> = {
+  basic: [20, 32, 44, 56, 110],
+  bottleneck: [29, 56, 110, 164],
+};
+
+/**
+ * The depth of the ResNet with these blocks per stage, or undefined when no ResNet of the family
+ * has them: the inverse of the depth table (imagenet) and of the 6n+2 / 9n+2 rule (cifar, three
+ * equal stages).
+ */
+export function depthOfStages(
+  family: 'imagenet' | 'cifar',
+  block: BlockKind,
+  blocksPerStage: readonly number[],
+): number | undefined {
+  if (family === 'imagenet') {
+    const found = Object.entries(IMAGENET_DEPTHS).find(
+      ([, spec]) => spec.block === block && spec.blocksPerStage.join() === blocksPerStage.join(),
+    );
+    return found ? Number(found[0]) : undefined;
+  }
+  const n = blocksPerStage[0];
+  if (blocksPerStage.length !== 3 || n === undefined || n < 1 || blocksPerStage.some((b) => b !== n)) {
+    return undefined;
+  }
+  return 3 * CIFAR_LAYERS_PER_BLOCK[block] * n + 2;
 }

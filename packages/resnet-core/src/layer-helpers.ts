@@ -1,5 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BatchNormOptions } from './config';
+import { RESNET_DEFAULTS } from './defaults';
+import { padNameOf } from './layer-names';
 import { BatchNormalization, BatchNormReLU } from './layers/batch-normalization';
 import { layerSeed } from './seeds';
 
@@ -62,10 +64,9 @@ export function conv(x: tfl.SymbolicTensor, spec: ConvSpec, settings: LayerSetti
   if (spec.kernelSize === 1) {
     padding = 'valid';
   } else if (strides > 1) {
-    const padName = spec.name.endsWith('_conv')
-      ? `${spec.name.slice(0, -'_conv'.length)}_pad`
-      : `${spec.name}_pad`;
-    input = tfl.layers.zeroPadding2d({ padding: [half, half], name: padName }).apply(x) as tfl.SymbolicTensor;
+    input = tfl.layers
+      .zeroPadding2d({ padding: [half, half], name: padNameOf(spec.name) })
+      .apply(x) as tfl.SymbolicTensor;
     padding = 'valid';
   }
   return tfl.layers
@@ -74,7 +75,7 @@ export function conv(x: tfl.SymbolicTensor, spec: ConvSpec, settings: LayerSetti
       kernelSize: spec.kernelSize,
       strides,
       padding,
-      useBias: settings.convBias ?? false,
+      useBias: settings.convBias ?? RESNET_DEFAULTS.convBias,
       kernelInitializer: init(() =>
         spec.zeroKernel
           ? tfl.initializers.zeros()
@@ -89,8 +90,8 @@ export function conv(x: tfl.SymbolicTensor, spec: ConvSpec, settings: LayerSetti
 function batchNormArgs(name: string, settings: LayerSettings, zeroGamma: boolean) {
   return {
     axis: -1,
-    momentum: settings.batchNorm?.momentum ?? 0.9,
-    epsilon: settings.batchNorm?.epsilon ?? 1.001e-5,
+    momentum: settings.batchNorm?.momentum ?? RESNET_DEFAULTS.batchNorm.momentum,
+    epsilon: settings.batchNorm?.epsilon ?? RESNET_DEFAULTS.batchNorm.epsilon,
     gammaInitializer: zeroGamma ? 'zeros' : 'ones',
     name,
   } as const;

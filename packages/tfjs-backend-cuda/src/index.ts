@@ -2,7 +2,8 @@ import { engine } from '@tensorflow/tfjs-core';
 import type { AllocatorStats } from './allocator';
 import type { CudaBackend } from './backend';
 import { deviceInit, loadAddon } from './native';
-import { BACKEND_NAME, registerCudaBackend } from './register';
+import { getPrecision, PRECISIONS, setPrecision } from './precision';
+import { BACKEND_NAME, NATIVE_KERNELS, registerCudaBackend } from './register';
 
 registerCudaBackend();
 
@@ -80,3 +81,20 @@ export function emptyCache(): number {
   backend.addon.releaseScratch();
   return backend.allocator.emptyCache() + scratch;
 }
+
+/**
+ * What this backend offers, as `@resnet-ts/backends` reads it (its `BackendCapabilities`, matched
+ * structurally: this package depends on no selection code). `configureBackend` sets the precision
+ * through it; benchmark records read the GPU and the precision from it. Threads: none to set.
+ */
+export const capabilities = {
+  name: BACKEND_NAME,
+  precisions: PRECISIONS,
+  setPrecision,
+  getPrecision,
+  /** The fused kernels with CUDA implementations (ours, `ResNet*`, and tfjs's `Fused*`). */
+  get fusedKernels(): string[] {
+    return NATIVE_KERNELS.map((k) => k.kernelName).filter((name) => /^ResNet|Fused/.test(name));
+  },
+  device: deviceInfo,
+};

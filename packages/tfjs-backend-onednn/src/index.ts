@@ -1,5 +1,5 @@
 import { loadAddon } from './native';
-import { registerOneDnnBackend } from './register';
+import { BACKEND_NAME, NATIVE_KERNELS, registerOneDnnBackend } from './register';
 
 registerOneDnnBackend();
 
@@ -81,3 +81,25 @@ export function getConvLayout(): ConvLayout | undefined {
 export function clearPrimitiveCache(): void {
   loadAddon()?.clearPrimitiveCache();
 }
+
+/**
+ * What this backend offers, as `@resnet-ts/backends` reads it (its `BackendCapabilities`, matched
+ * structurally: this package depends on no selection code). `configureBackend` sets threads and
+ * convolution layouts through it; oneDNN computes in fp32 only.
+ */
+export const capabilities = {
+  name: BACKEND_NAME,
+  setThreads,
+  getThreads,
+  convLayouts: CONV_LAYOUTS as readonly ConvLayout[],
+  setConvLayout,
+  precisions: ['fp32'] as readonly string[],
+  /** The fused kernels registered natively (ours, `ResNet*`, and tfjs's `Fused*`), e.g. `ResNetBatchNormReLU`. */
+  get fusedKernels(): string[] {
+    return NATIVE_KERNELS.map((k) => k.kernelName).filter((name) => /^ResNet|Fused/.test(name));
+  },
+  versions(): Record<string, string> {
+    const version = oneDnnVersion();
+    return version ? { onednn: version } : {};
+  },
+};

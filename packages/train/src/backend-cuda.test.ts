@@ -1,89 +1,44 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { applyPrecision, useBackend } from './backend';
+import { configureBackend, useBackend } from '@resnet-ts/backends';
 import { describeMachine } from './benchmark';
-import type { Precision } from './config';
-
-interface FakeCuda {
-  unavailableReason: jest.Mock<string | undefined, []>;
-  setPrecision: jest.Mock<void, [Precision]>;
-}
 
 // A stand-in for @resnet-ts/tfjs-backend-cuda that loads: like the real one it registers a `cuda`
-// backend on import (here the CPU backend under that name); whether it can run is up to each test.
+// backend on import (here the CPU backend under that name) and describes itself (`capabilities`).
+// The selection and precision policy are tested in @resnet-ts/backends; here, what train reads.
 // (jest.mock is hoisted above the imports: the factory must stand alone.)
 jest.mock(
   '@resnet-ts/tfjs-backend-cuda',
   () => {
     const core: typeof import('@tensorflow/tfjs-core') = require('@tensorflow/tfjs-core');
-    const {
-      MathBackendCPU,
-    }: typeof import('@tensorflow/tfjs-backend-cpu') = require('@tensorflow/tfjs-backend-cpu');
-    core.registerBackend('cuda', () => new MathBackendCPU(), -1);
+    const cpu: typeof import('@tensorflow/tfjs-backend-cpu') = require('@tensorflow/tfjs-backend-cpu');
+    core.registerBackend('cuda', () => new cpu.MathBackendCPU(), -1);
     let current = 'fp32';
     return {
-      BACKEND_NAME: 'cuda',
-      unavailableReason: jest.fn(() => undefined),
-      setPrecision: jest.fn((precision: string) => {
-        if (!['fp32', 'tf32', 'bf16'].includes(precision)) throw new Error(`precision: ${precision}?`);
-        current = precision;
-      }),
-      getPrecision: () => current,
-      deviceInfo: () => ({
-        name: 'NVIDIA H200',
-        computeCapability: '9.0',
-        memoryBytes: 150_000_000_000,
-        multiprocessors: 132,
-        driverVersion: '580.0',
-        runtimeVersion: '13.0',
-      }),
+      unavailableReason: () => undefined,
+      capabilities: {
+        name: 'cuda',
+        precisions: ['fp32', 'tf32', 'bf16'],
+        setPrecision: (precision: string) => {
+          current = precision;
+        },
+        getPrecision: () => current,
+        fusedKernels: [],
+        device: () => ({
+          name: 'NVIDIA H200',
+          computeCapability: '9.0',
+          memoryBytes: 150_000_000_000,
+          driverVersion: '580.0',
+          runtimeVersion: '13.0',
+        }),
+      },
     };
   },
   { virtual: true },
 );
-jest.mock(
-  '@tensorflow/tfjs-node-gpu',
-  () => {
-    throw new Error("Cannot find module '@tensorflow/tfjs-node-gpu'");
-  },
-  { virtual: true },
-);
-
-const cuda = jest.requireMock<FakeCuda>('@resnet-ts/tfjs-backend-cuda');
-const NO_DRIVER = 'no NVIDIA driver (libcuda.so.1 not found): install the driver, then check nvidia-smi';
-
-beforeEach(() => {
-  cuda.unavailableReason.mockReset().mockReturnValue(undefined);
-  cuda.setPrecision.mockClear();
-});
 
 describe('the cuda backend', () => {
-  it('by name, when it cannot run here: the error is its reason', async () => {
-    cuda.unavailableReason.mockReturnValue(NO_DRIVER);
-    await expect(useBackend('cuda')).rejects.toThrow(`backend cuda: ${NO_DRIVER}`);
-  });
-
-  it('auto skips it with its reason when it cannot run, and takes it first when it can', async () => {
-    cuda.unavailableReason.mockReturnValue(NO_DRIVER);
-    const fallback = await useBackend('auto');
-    expect(fallback.backend).not.toBe('cuda');
-    expect(fallback.skipped[0]).toBe(`backend cuda: ${NO_DRIVER}`);
-
-    cuda.unavailableReason.mockReturnValue(undefined);
-    expect(await useBackend('auto')).toEqual({ backend: 'cuda', skipped: [] });
-    expect(tf.getBackend()).toBe('cuda');
-  });
-
-  it('precision goes to the backend, fp32 included (the setting outlives a run in the process)', async () => {
+  it('a benchmark record names the GPU and the precision, from the backend’s capabilities', async () => {
     await useBackend('cuda');
-    await applyPrecision('tf32');
-    await applyPrecision('bf16');
-    await applyPrecision('fp32');
-    expect(cuda.setPrecision.mock.calls).toEqual([['tf32'], ['bf16'], ['fp32']]);
-  });
-
-  it('a benchmark record names the GPU and the precision', async () => {
-    await useBackend('cuda');
-    await applyPrecision('tf32');
+    await configureBackend({ precision: 'tf32' });
     expect(await describeMachine()).toMatchObject({
       backend: 'cuda',
       gpu: 'NVIDIA H200',
@@ -93,16 +48,10 @@ describe('the cuda backend', () => {
       cuda_runtime: '13.0',
       precision: 'tf32',
     });
-  });
-
-  it('on another backend, precision fp32 only: tf32 or bf16 asked for is an error naming --backend cuda', async () => {
     await useBackend('cpu');
-    await applyPrecision('fp32');
-    await expect(applyPrecision('tf32')).rejects.toThrow(
-      /^precision: tf32 needs --backend cuda \(backend cpu computes in fp32 only; choose --precision fp32 there\)$/,
-    );
-    // A precision only recorded by a run (eval, predict) leaves fp32 there.
-    await applyPrecision('bf16', { fallback: true });
-    expect(cuda.setPrecision).not.toHaveBeenCalled();
+    const machine = await describeMachine();
+    expect(machine).toMatchObject({ backend: 'cpu', threads: 1 });
+    expect(machine).not.toHaveProperty('gpu');
+    expect(machine).not.toHaveProperty('precision');
   });
 });

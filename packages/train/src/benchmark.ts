@@ -1,7 +1,7 @@
 import os from 'node:os';
+import { activeCapabilities } from '@resnet-ts/backends';
 import { countFlops, countParams } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadOptional } from './backend';
 import { buildModel, modelDefaults } from './models';
 import { Optimizer } from './optim';
 import { trainStep } from './step';
@@ -48,14 +48,9 @@ function seeded(length: number, seed: number): Float32Array {
   });
 }
 
-async function threadsOf(backend: string): Promise<number> {
-  if (backend === 'onednn') {
-    const onednn = (await loadOptional('@resnet-ts/tfjs-backend-onednn')) as {
-      getThreads: () => number | undefined;
-    };
-    return onednn.getThreads() ?? 1;
-  }
-  return backend === 'cpu' || backend === 'wasm' ? 1 : os.availableParallelism();
+/** The threads the active backend computes with: what it says, or all cores where it cannot say. */
+async function threadsOf(): Promise<number> {
+  return (await activeCapabilities()).getThreads?.() ?? os.availableParallelism();
 }
 
 /**
@@ -115,7 +110,7 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
       batch,
       size,
       classes,
-      threads: await threadsOf(backend),
+      threads: await threadsOf(),
       params: countParams(model).total,
       flops: countFlops(model),
       train_img_s: round(batch / trainSeconds),
@@ -130,62 +125,33 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
   }
 }
 
-/** The GPU under the `cuda` backend and the precision it computes in, for benchmark records. */
-async function describeGpu(): Promise<Record<string, string | number>> {
-  try {
-    const cuda = (await loadOptional('@resnet-ts/tfjs-backend-cuda')) as {
-      deviceInfo?: () =>
-        | {
-            name: string;
-            computeCapability: string;
-            memoryBytes: number;
-            driverVersion: string;
-            runtimeVersion: string;
-          }
-        | undefined;
-      getPrecision?: () => string;
-    };
-    const device = cuda.deviceInfo?.();
-    const precision = cuda.getPrecision?.();
-    return {
-      ...(device
-        ? {
-            gpu: device.name,
-            compute_capability: device.computeCapability,
-            gpu_memory_gib: Math.round(device.memoryBytes / 2 ** 30),
-            cuda_driver: device.driverVersion,
-            cuda_runtime: device.runtimeVersion,
-          }
-        : {}),
-      ...(precision ? { precision } : {}),
-    };
-  } catch {
-    return {};
-  }
-}
-
 /** What a benchmark ran on, stored beside its results. */
 export async function describeMachine(): Promise<Record<string, string | number>> {
   const cpus = os.cpus();
   const backend = tf.getBackend();
-  let onednn: string | undefined;
-  try {
-    onednn = (
-      (await loadOptional('@resnet-ts/tfjs-backend-onednn')) as { oneDnnVersion: () => string | undefined }
-    ).oneDnnVersion();
-  } catch {
-    onednn = undefined;
-  }
+  // The active backend's own account of itself: its device (a GPU), precision, library versions.
+  const capabilities = await activeCapabilities();
+  const device = capabilities.device?.();
+  const precision = capabilities.getPrecision?.();
   return {
-    ...(backend === 'cuda' ? await describeGpu() : {}),
+    ...(device
+      ? {
+          gpu: device.name,
+          ...(device.computeCapability ? { compute_capability: device.computeCapability } : {}),
+          ...(device.memoryBytes ? { gpu_memory_gib: Math.round(device.memoryBytes / 2 ** 30) } : {}),
+          ...(device.driverVersion ? { cuda_driver: device.driverVersion } : {}),
+          ...(device.runtimeVersion ? { cuda_runtime: device.runtimeVersion } : {}),
+        }
+      : {}),
+    ...(precision ? { precision } : {}),
     cpu: cpus[0]?.model.trim() ?? 'unknown',
     cores: os.availableParallelism(),
-    threads: await threadsOf(backend),
+    threads: await threadsOf(),
     memory_gib: Math.round(os.totalmem() / 2 ** 30),
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     tfjs: tf.version_core,
     backend,
-    ...(onednn ? { onednn } : {}),
+    ...capabilities.versions?.(),
   };
 }

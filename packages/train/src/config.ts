@@ -1,4 +1,5 @@
 import type { AugmentStep } from '@resnet-ts/augment';
+import { BACKENDS, CONV_LAYOUTS, type ConvLayout, PRECISIONS, type Precision } from '@resnet-ts/backends';
 import { z } from 'zod';
 import { parseSchedule, type Schedule } from './schedule';
 
@@ -46,16 +47,9 @@ const scheduleSchema = z.union(
 );
 
 export const AUGMENT_PRESETS = ['standard', 'flip', 'none'] as const;
-export const CONV_LAYOUTS = ['plain', 'blocked', 'timed'] as const;
-export type ConvLayout = (typeof CONV_LAYOUTS)[number];
 export const NORMALIZATIONS = ['per-pixel-mean', 'imagenet', 'caffe', 'tf', 'none'] as const;
-export const BACKENDS = ['auto', 'cuda', 'onednn', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
-/**
- * Arithmetic of the `cuda` backend's matrix products and convolutions: `fp32` (as on the CPU),
- * `tf32` (fp32 storage, 10-bit-mantissa products on tensor cores) or `bf16`. Other backends: fp32 only.
- */
-export const PRECISIONS = ['fp32', 'tf32', 'bf16'] as const;
-export type Precision = (typeof PRECISIONS)[number];
+// The backend, precision and layout names are @resnet-ts/backends' (defined there only).
+export { BACKENDS, CONV_LAYOUTS, type ConvLayout, PRECISIONS, type Precision };
 /**
  * How much of a pretrained network `freeze` keeps fixed: the stem (`conv1_*`, `pool1_*`), or the stem
  * and stages 1 to K (resnet-core's `conv2_*` … `conv{K+1}_*` layers). CIFAR ResNets have 3 stages.
@@ -147,8 +141,13 @@ export const trainConfigSchema = z
     seed: z.number().int().default(0),
     workers: z.number().int().nonnegative().default(1),
     prefetch: positiveInt.optional(),
+    /**
+     * The backend the run asks for. The application activates it before `train` (`useBackend` of
+     * @resnet-ts/backends), which checks that it is the active one; `auto` trains on whichever is
+     * active, except the pure-JS `cpu` backend, which trains only when named.
+     */
     backend: z.enum(BACKENDS).default('auto'),
-    /** oneDNN threads (default: all cores). */
+    /** Threads, on a backend with that setting (oneDNN; default: all cores). */
     threads: positiveInt.optional(),
     /**
      * oneDNN convolution layouts: fixed `plain` (the default) or `blocked` compute the same bits in

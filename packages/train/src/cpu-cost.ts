@@ -1,3 +1,4 @@
+import { BackendError, type NoFastBackendError, probeFastBackend } from '@resnet-ts/backends';
 import { countFlops } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { countSourceImages } from './data/open';
@@ -108,4 +109,36 @@ export function describeCpuCost(cost: CpuTrainingCost): string {
   return cost.secondsPerEpoch !== undefined && cost.imagesPerEpoch !== undefined
     ? `about ${formatDuration(cost.secondsPerEpoch)} per epoch of ${cost.imagesPerEpoch.toLocaleString('en-US')} images (${what})`
     : `about ${formatDuration(cost.secondsPerImage * 1000)} per 1,000 images (${what})`;
+}
+
+/** What the cost estimate needs of a run's config (`TrainConfig` has it; `model` may be unknown yet). */
+export interface CpuCostConfig {
+  model?: string;
+  modelOptions?: Record<string, unknown>;
+  imageSize?: number;
+  data: string;
+  valSplit: number;
+}
+
+/**
+ * The one-line error that refuses to train on the pure-JS cpu backend when the run did not name
+ * `cpu`: what is missing and how to fix it, and what cpu would cost per epoch, measured here.
+ * `missing` is what `useBackend('auto', { allowSlowCpu: false })` threw (an app that chooses the
+ * backend passes it); left out, the backends are probed (`probeFastBackend`, activating none), and
+ * when a fast one loads after all the error says to activate it.
+ */
+export async function refuseCpuTraining(
+  config: CpuCostConfig,
+  missing?: NoFastBackendError,
+): Promise<BackendError> {
+  const found = missing ?? (await probeFastBackend());
+  const model = config.model;
+  const cost = model ? await estimateCpuTraining({ ...config, model }).catch(() => undefined) : undefined;
+  const why =
+    typeof found === 'string'
+      ? `the active TensorFlow.js backend is the pure-JS cpu one, though ${found} loads here: activate it before training (useBackend from @resnet-ts/backends; resnet train does for --backend)`
+      : found.message;
+  return new BackendError(
+    `${why}. The pure-JS cpu backend would take ${cost ? describeCpuCost(cost) : 'far longer (its cost could not be measured)'}; choose backend cpu (--backend cpu) to train on it anyway`,
+  );
 }

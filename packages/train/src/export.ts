@@ -1,6 +1,7 @@
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import '@resnet-ts/resnet-core'; // registers the custom layers saved models may contain
+// Importing resnet-core also registers the custom layers saved models may contain.
+import { subsampleZeroPadChannels } from '@resnet-ts/resnet-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Preprocessing } from './assemble';
 import { readJson, writeDirAtomic } from './files';
@@ -29,11 +30,7 @@ export async function exportModel(
 ): Promise<void> {
   await writeDirAtomic(dir, async (temp) => {
     // Option-A shortcuts go out as stock layers: the files load without @resnet-ts/resnet-core.
-    const stockShortcuts = new Map(
-      model.layers
-        .filter((layer) => layer.getClassName() === 'ResNetSubsampleZeroPad')
-        .map((layer) => [layer.name, (layer.input as tfl.SymbolicTensor).shape[3] as number] as const),
-    );
+    const stockShortcuts = subsampleZeroPadChannels(model);
     await model.save(
       fileSystem(temp, { outputActivation: 'softmax', unfuseBatchNormRelu: true, stockShortcuts }),
     );

@@ -1,11 +1,5 @@
-export {
-  type AssembledBatch,
-  BatchAssembler,
-  type BatchMix,
-  type BatchSource,
-  type BatchTask,
-  type Preprocessing,
-} from './assemble';
+// Backend selection and set-up are @resnet-ts/backends' (train runs on the active backend); these
+// re-exports keep the earlier imports from @resnet-ts/train working.
 export {
   applyPrecision,
   type BackendChoice,
@@ -17,7 +11,15 @@ export {
   slowBackendNotice,
   type UseBackendOptions,
   useBackend,
-} from './backend';
+} from '@resnet-ts/backends';
+export {
+  type AssembledBatch,
+  BatchAssembler,
+  type BatchMix,
+  type BatchSource,
+  type BatchTask,
+  type Preprocessing,
+} from './assemble';
 export {
   describeMachine,
   measureThroughput,
@@ -44,7 +46,13 @@ export {
   type TrainConfigInput,
   trainConfigSchema,
 } from './config';
-export { type CpuTrainingCost, estimateCpuTraining, measureCpuConvRate } from './cpu-cost';
+export {
+  type CpuCostConfig,
+  type CpuTrainingCost,
+  estimateCpuTraining,
+  measureCpuConvRate,
+  refuseCpuTraining,
+} from './cpu-cost';
 export { type ArchiveEntry, readTarArchive } from './data/archive';
 export {
   CIFAR10_CLASSES,
@@ -107,6 +115,7 @@ export { trainStep } from './step';
 export { crc32c, readScalarEvents, TensorBoardWriter } from './tensorboard';
 export {
   RUNTIME_FIELDS,
+  resolveRunConfig,
   runFiles,
   type TrainEvent,
   type TrainOptions,

@@ -1,7 +1,7 @@
 import path from 'node:path';
+import { configureBackend } from '@resnet-ts/backends';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchAssembler, batchSource } from './assemble';
-import { applyConvLayout, applyPrecision } from './backend';
 import { ConfigError, type ConvLayout, type Precision, parseTrainConfig } from './config';
 import type { ImageDataset } from './data/dataset';
 import { openDataset } from './data/open';
@@ -56,8 +56,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     );
     const files = runFiles(isRun ? options.model : path.dirname(path.resolve(options.model)));
     const runConfig = await readJson<unknown>(files.config).then(parseTrainConfig, () => undefined);
-    await applyConvLayout(runConfig?.convLayout ?? 'plain'); // the bits of training's validation
-    await applyRunPrecision(options.precision, runConfig?.precision);
+    await configureInference(options.precision, runConfig); // the bits of training's validation
     const data = options.data ?? runConfig?.data;
     if (!data)
       throw new ConfigError(`data: ${options.model} is not a run directory, so say which data to evaluate`);
@@ -170,15 +169,18 @@ export interface Prediction {
 }
 
 /**
- * The precision asked for, which must suit the backend; otherwise the run's own (on `cuda`, the
- * numbers of its validation), which on a backend without it leaves fp32.
+ * Sets up the active backend as the run validated: its convolution layout, and the precision asked
+ * for, which must suit the backend; otherwise the run's own (on `cuda`, the numbers of its
+ * validation), which on a backend without it leaves fp32.
  */
-async function applyRunPrecision(
+async function configureInference(
   asked: Precision | undefined,
-  recorded: Precision | undefined,
+  recorded: { convLayout?: ConvLayout; precision?: Precision } | undefined,
 ): Promise<void> {
-  if (asked !== undefined) await applyPrecision(asked);
-  else await applyPrecision(recorded ?? 'fp32', { fallback: true });
+  await configureBackend(
+    { convLayout: recorded?.convLayout ?? 'plain', precision: asked ?? recorded?.precision ?? 'fp32' },
+    { fallback: asked === undefined },
+  );
 }
 
 /**
@@ -204,8 +206,7 @@ export async function predictImages(
     const saved = await readJson<{ convLayout?: ConvLayout; precision?: Precision }>(
       path.join(bundle.dir, 'config.json'),
     ).catch(() => undefined);
-    await applyConvLayout(saved?.convLayout ?? 'plain');
-    await applyRunPrecision(precision, saved?.precision);
+    await configureInference(precision, saved);
     const [height, width] = bundle.preprocessing.inputSize;
     // Small-image models were trained on images of exactly their input size (no resize step):
     // bring any image to that size (a no-op for images already that size).

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { splitBatchNormRelu, stockSubsampleZeroPad } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { readJson, writeFileAtomic } from './files';
@@ -26,14 +27,16 @@ export interface SaveModelOptions {
   outputActivation?: 'softmax' | 'linear';
   /**
    * Write each `ResNetBatchNormReLU` layer as the BatchNormalization + ReLU Activation pair it
-   * stands for (`x_bn` → `x_bn`, `x_relu`): same weights, stock layer classes only.
+   * stands for (`x_bn` → `x_bn`, `x_relu`): same weights, stock layer classes only (resnet-core's
+   * `splitBatchNormRelu`).
    */
   unfuseBatchNormRelu?: boolean;
   /**
    * Write each option-A shortcut (`ResNetSubsampleZeroPad`, keyed by layer name, valued by its input
    * channels) as stock layers — a 1×1 average pool with the stride, then Permute, ZeroPadding2D on
    * the channel axis and Permute back — so that plain `tf.loadLayersModel` (and Keras) load the
-   * model without this project's layer registered. The last layer keeps the name; same outputs.
+   * model without this project's layer registered. The last layer keeps the name; same outputs
+   * (resnet-core's `stockSubsampleZeroPad`; `subsampleZeroPadChannels(model)` gives the map).
    */
   stockShortcuts?: ReadonlyMap<string, number>;
 }
@@ -140,113 +143,6 @@ function setOutputActivation(topology: Record<string, unknown>, activation: stri
     throw new Error(`cannot set the output activation: output layer ${String(outputName)} has none`);
   }
   output.config.activation = activation;
-}
-
-type InboundNode = [string, number, number, unknown][];
-interface SavedLayer {
-  class_name: string;
-  name?: string;
-  config: Record<string, unknown>;
-  inbound_nodes?: InboundNode[];
-}
-
-/** Rewrites every ResNetBatchNormReLU layer of a saved functional topology into two stock layers. */
-function splitBatchNormRelu(topology: Record<string, unknown>): void {
-  const model = (topology.model_config ?? topology) as {
-    config?: { layers?: SavedLayer[]; output_layers?: [string, number, number][] };
-  };
-  const config = model.config;
-  if (!config?.layers) return;
-  const taken = new Set(config.layers.map((layer) => String(layer.config.name ?? layer.name)));
-  const renamed = new Map<string, string>();
-  const layers: SavedLayer[] = [];
-  for (const layer of config.layers) {
-    layers.push(layer);
-    if (layer.class_name !== 'ResNetBatchNormReLU') continue;
-    layer.class_name = 'BatchNormalization';
-    const bnName = String(layer.config.name);
-    if ((layer.inbound_nodes?.length ?? 0) > 1) {
-      throw new Error(`${bnName}: a ResNetBatchNormReLU layer called more than once cannot be saved unfused`);
-    }
-    let reluName = bnName.endsWith('_bn') ? `${bnName.slice(0, -'_bn'.length)}_relu` : `${bnName}_relu`;
-    while (taken.has(reluName)) reluName = `${reluName}_`;
-    taken.add(reluName);
-    renamed.set(bnName, reluName);
-    layers.push({
-      class_name: 'Activation',
-      name: reluName,
-      config: { activation: 'relu', name: reluName, trainable: true },
-      inbound_nodes: [[[bnName, 0, 0, {}]]],
-    });
-  }
-  if (renamed.size === 0) return;
-  // Everything that read a fused layer now reads its ReLU.
-  for (const layer of layers) {
-    if (
-      layer.class_name === 'Activation' &&
-      renamed.get(layer.inbound_nodes?.[0]?.[0]?.[0] ?? '') === layer.name
-    ) {
-      continue;
-    }
-    for (const node of layer.inbound_nodes ?? []) {
-      for (const input of node) input[0] = renamed.get(input[0]) ?? input[0];
-    }
-  }
-  config.output_layers = config.output_layers?.map(([name, ...rest]) => [renamed.get(name) ?? name, ...rest]);
-  config.layers = layers;
-}
-
-/** Rewrites option-A shortcut layers of a saved functional topology into stock layers (see {@link SaveModelOptions}). */
-function stockSubsampleZeroPad(
-  topology: Record<string, unknown>,
-  inputChannels: ReadonlyMap<string, number>,
-): void {
-  const config = ((topology.model_config ?? topology) as { config?: { layers?: SavedLayer[] } }).config;
-  if (!config?.layers) return;
-  const layers: SavedLayer[] = [];
-  for (const layer of config.layers) {
-    if (layer.class_name !== 'ResNetSubsampleZeroPad') {
-      layers.push(layer);
-      continue;
-    }
-    const name = String(layer.config.name);
-    const channels = inputChannels.get(name);
-    const strides = Number(layer.config.strides);
-    const filters = Number(layer.config.filters);
-    if (channels === undefined || (layer.inbound_nodes?.length ?? 0) !== 1) {
-      throw new Error(`${name}: cannot write this option-A shortcut as stock layers`);
-    }
-    const extra = filters - channels;
-    const before = Math.floor(extra / 2);
-    let source = layer.inbound_nodes?.[0] as InboundNode;
-    const add = (className: string, suffix: string, layerConfig: Record<string, unknown>) => {
-      const layerName = suffix ? `${name}_${suffix}` : name;
-      layers.push({
-        class_name: className,
-        name: layerName,
-        config: { name: layerName, trainable: false, dtype: 'float32', ...layerConfig },
-        inbound_nodes: [source],
-      });
-      source = [[layerName, 0, 0, {}]];
-    };
-    // 1×1 pooling with stride s keeps x[:, ::s, ::s, :], as the custom layer does.
-    add('AveragePooling2D', 'subsample', {
-      pool_size: [1, 1],
-      strides: [strides, strides],
-      padding: 'valid',
-      data_format: 'channels_last',
-    });
-    add('Permute', 'channels_first', { dims: [3, 1, 2] });
-    add('ZeroPadding2D', 'pad', {
-      padding: [
-        [before, extra - before],
-        [0, 0],
-      ],
-      data_format: 'channels_last',
-    });
-    add('Permute', '', { dims: [2, 3, 1] });
-  }
-  config.layers = layers;
 }
 
 /** Saves a layers model into `dir` (see {@link fileSystem}). */

@@ -2,20 +2,32 @@ import {
   type AlexNetConfig,
   buildAlexNet,
   buildResNet,
+  type ModelIdentity,
+  parseModelName,
   type ResNetConfig,
-  resolveResNetConfig,
+  ResNetConfigError,
 } from '@resnet-ts/resnet-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError } from './config';
 
 export interface ModelRequest {
-  /** `resnet<depth>` or `alexnet`. */
+  /** `resnet<depth>` or `alexnet` (resnet-core's `parseModelName`). */
   model: string;
   numClasses: number;
   inputSize: [number, number];
   seed: number;
   /** Extra builder options (shortcut, width, preactivation, dropout, …). */
   options?: Record<string, unknown>;
+}
+
+/** resnet-core's reading of a model name (with its builder options); a bad one is a ConfigError. */
+function identify(model: string, options: Record<string, unknown> = {}): ModelIdentity {
+  try {
+    return parseModelName(model, options);
+  } catch (error) {
+    if (error instanceof ResNetConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 /**
@@ -30,27 +42,19 @@ export function buildModel(request: ModelRequest): tfl.LayersModel {
     seed: request.seed,
     classifierActivation: 'linear' as const,
   };
-  if (request.model === 'alexnet') {
+  // Fused batch norm + ReLU trains faster on backends with the kernel; exports are written unfused.
+  const config = { fuseBatchNormRelu: true, ...request.options, ...common };
+  const identity = identify(request.model, config); // AlexNet's options are buildAlexNet's to check
+  if (identity.kind === 'alexnet') {
     return buildAlexNet({ ...(request.options as Partial<AlexNetConfig>), ...common });
   }
-  const match = /^resnet(\d+)$/.exec(request.model);
-  if (!match) {
-    throw new ConfigError(
-      `model: expected resnet<depth> (resnet20, resnet56, resnet18, resnet50, …) or alexnet, got "${request.model}"`,
-    );
-  }
-  // Fused batch norm + ReLU trains faster on backends with the kernel; exports are written unfused.
-  return buildResNet({
-    fuseBatchNormRelu: true,
-    ...(request.options as Partial<ResNetConfig>),
-    ...common,
-    depth: Number(match[1]),
-  });
+  return buildResNet({ ...(config as Partial<ResNetConfig>), depth: identity.depth });
 }
 
-const IMAGENET_DEPTHS = [10, 18, 34, 50, 101, 152, 200];
-
-/** The usual input size, batch and class count of a named model (CIFAR, ImageNet or AlexNet). */
+/**
+ * The usual input size, batch and class count of a named model (CIFAR, ImageNet or AlexNet), from
+ * resnet-core's `parseModelName`; the batch is this package's choice (128 for CIFAR, else 32).
+ */
 export function modelDefaults(
   model: string,
   /** Builder options the model is made with (a bottleneck block allows other depths). */
@@ -61,17 +65,11 @@ export function modelDefaults(
   classes: number;
   shortcut: string;
 } {
-  if (model === 'alexnet') return { size: 227, batch: 32, classes: 1000, shortcut: '-' };
-  const depth = Number(/^resnet(\d+)$/.exec(model)?.[1] ?? Number.NaN);
-  if (Number.isNaN(depth)) {
-    throw new ConfigError(`model: expected resnet<depth> or alexnet, got "${model}"`);
-  }
-  try {
-    resolveResNetConfig({ ...options, depth }); // a depth no ResNet has fails here, before any work
-  } catch (error) {
-    throw new ConfigError(`model: ${model}: ${(error as Error).message}`);
-  }
-  return IMAGENET_DEPTHS.includes(depth)
-    ? { size: 224, batch: 32, classes: 1000, shortcut: 'B' }
-    : { size: 32, batch: 128, classes: 10, shortcut: 'A' };
+  const identity = identify(model, options); // a depth no ResNet has fails here, before any work
+  return {
+    size: identity.defaults.inputShape[0],
+    batch: identity.family === 'cifar' ? 128 : 32,
+    classes: identity.defaults.numClasses,
+    shortcut: identity.kind === 'resnet' ? identity.resolved.shortcut : '-',
+  };
 }

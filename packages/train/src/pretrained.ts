@@ -2,7 +2,21 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Normalization } from '@resnet-ts/augment';
-import { IMAGENET_DEPTHS, resolveResNetConfig } from '@resnet-ts/resnet-core';
+import {
+  CIFAR_STAGE_FILTERS,
+  depthOfStages,
+  FIRST_STAGE,
+  IMAGENET_DEPTHS,
+  IMAGENET_STAGE_FILTERS,
+  isModelName,
+  type LayerSpec,
+  layerName,
+  parseLayerName,
+  parseModelName,
+  RESNET_DEFAULTS,
+  resnetName,
+  resolveResNetConfig,
+} from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Preprocessing } from './assemble';
@@ -11,9 +25,7 @@ import { loadModel } from './export';
 import { readJson } from './files';
 
 /** The classifier layer a fine-tuning run replaces (resnet-core's and Keras's name). */
-export const HEAD_LAYER = 'predictions';
-
-const MODEL_NAME = /^(resnet\d+|alexnet)$/;
+export const HEAD_LAYER = layerName({ at: 'top', layer: 'predictions' });
 
 /** A model architecture as a run config names it. */
 export interface Architecture {
@@ -60,65 +72,70 @@ type LayerConfig = Record<string, unknown>;
  */
 export function inferArchitecture(model: tfl.LayersModel): Architecture | undefined {
   const layers = new Map(model.layers.map((layer) => [layer.name, layer]));
-  const configOf = (name: string) => layers.get(name)?.getConfig() as LayerConfig | undefined;
+  const configOf = (spec: LayerSpec) => layers.get(layerName(spec))?.getConfig() as LayerConfig | undefined;
+  const has = (spec: LayerSpec) => layers.has(layerName(spec));
+  const blockConv = (stage: number, block: number, conv: number): LayerSpec => ({
+    at: 'block',
+    stage: FIRST_STAGE + stage,
+    block,
+    layer: 'conv',
+    conv,
+  });
   const blocks: number[] = [];
-  const projections: string[] = [];
+  /** Projection shortcuts (`_0_conv`), as [stage, block]. */
+  const projections: [number, number][] = [];
+  let preactivation = false;
   for (const name of layers.keys()) {
-    const match = /^conv(\d+)_block(\d+)_/.exec(name);
-    if (!match) continue;
-    const stage = Number(match[1]) - 2;
-    if (stage < 0) return undefined;
-    blocks[stage] = Math.max(blocks[stage] ?? 0, Number(match[2]));
-    if (name.endsWith('_0_conv')) projections.push(name);
+    const spec = parseLayerName(name);
+    if (spec?.at !== 'block') continue;
+    const stage = spec.stage - FIRST_STAGE;
+    blocks[stage] = Math.max(blocks[stage] ?? 0, spec.block);
+    if (spec.layer === 'conv' && spec.conv === 0) projections.push([stage, spec.block]);
+    if (spec.layer === 'preact_bn') preactivation = true;
   }
   if (blocks.length === 0 || Array.from(blocks, (n) => n ?? 0).some((n) => n < 1)) return undefined;
-  const bottleneck = layers.has('conv2_block1_3_conv');
-  const imagenet = layers.has('pool1_pool');
+  const bottleneck = has(blockConv(0, 1, 3));
+  const family = has({ at: 'pool1', layer: 'pool' }) ? 'imagenet' : 'cifar';
+  const block = bottleneck ? 'bottleneck' : 'basic';
   const options: Record<string, unknown> = {};
-  let depth: number | undefined;
-  if (imagenet) {
-    const kind = bottleneck ? 'bottleneck' : 'basic';
-    depth = Object.entries(IMAGENET_DEPTHS)
-      .filter(([, spec]) => spec.block === kind && spec.blocksPerStage.join() === blocks.join())
-      .map(([d]) => Number(d))[0];
-  } else {
-    const n = blocks[0] as number;
-    if (blocks.length !== 3 || blocks.some((b) => b !== n)) return undefined;
-    depth = bottleneck ? 9 * n + 2 : 6 * n + 2;
-    if (IMAGENET_DEPTHS[depth]) options.family = 'cifar';
+  const depth = depthOfStages(family, block, blocks);
+  if (depth === undefined) return undefined;
+  if (family === 'cifar') {
+    if (IMAGENET_DEPTHS[depth]) options.family = 'cifar'; // else the depth would mean an ImageNet ResNet
     if (bottleneck) options.block = 'bottleneck';
   }
-  if (depth === undefined) return undefined;
   // B projects where the shape changes, C everywhere: in a block after the first of its stage, or
   // in the first block of stage 1 when its channels are the stem's (it has stride 1).
-  const stage1Out = configOf(bottleneck ? 'conv2_block1_3_conv' : 'conv2_block1_2_conv')?.filters;
+  const stage1Out = configOf(blockConv(0, 1, bottleneck ? 3 : 2))?.filters;
+  const stem = configOf({ at: 'stem', layer: 'conv' });
   const projectsSameShape =
-    projections.some((name) => !/_block1_0_conv$/.test(name)) ||
-    (projections.includes('conv2_block1_0_conv') && stage1Out === configOf('conv1_conv')?.filters);
+    projections.some(([, b]) => b !== 1) ||
+    (projections.some(([stage, b]) => stage === 0 && b === 1) && stage1Out === stem?.filters);
   const shortcut = projectsSameShape ? 'C' : projections.length > 0 ? 'B' : 'A';
-  if (shortcut !== (imagenet ? 'B' : 'A')) options.shortcut = shortcut;
-  const strides = configOf('conv3_block1_1_conv')?.strides;
+  if (shortcut !== RESNET_DEFAULTS.families[family].shortcut) options.shortcut = shortcut;
+  const strides = configOf(blockConv(1, 1, 1))?.strides;
   if (bottleneck && Array.isArray(strides) && strides[0] === 2) options.strideOn = '1x1';
-  if ([...layers.keys()].some((name) => name.endsWith('_preact_bn'))) options.preactivation = true;
-  const filters = configOf('conv2_block1_1_conv')?.filters;
-  const base = imagenet ? 64 : 16;
+  if (preactivation) options.preactivation = true;
+  const filters = configOf(blockConv(0, 1, 1))?.filters;
+  const base = (family === 'imagenet' ? IMAGENET_STAGE_FILTERS : CIFAR_STAGE_FILTERS)[0];
   if (typeof filters === 'number' && filters !== base) options.width = filters / base;
-  if (configOf('conv1_conv')?.useBias === true) options.convBias = true;
+  if (stem?.useBias === true) options.convBias = true;
   const bn = model.layers.find((layer) => layer.getClassName().includes('BatchNorm'))?.getConfig() as
     | LayerConfig
     | undefined;
   const batchNorm: Record<string, unknown> = {};
-  if (typeof bn?.momentum === 'number' && bn.momentum !== 0.9) batchNorm.momentum = bn.momentum;
-  if (typeof bn?.epsilon === 'number' && bn.epsilon !== 1.001e-5) batchNorm.epsilon = bn.epsilon;
+  const defaults = RESNET_DEFAULTS.batchNorm;
+  if (typeof bn?.momentum === 'number' && bn.momentum !== defaults.momentum) batchNorm.momentum = bn.momentum;
+  if (typeof bn?.epsilon === 'number' && bn.epsilon !== defaults.epsilon) batchNorm.epsilon = bn.epsilon;
   if (Object.keys(batchNorm).length > 0) options.batchNorm = batchNorm;
-  const rate = configOf('top_dropout')?.rate;
+  const rate = configOf({ at: 'top', layer: 'top_dropout' })?.rate;
   if (typeof rate === 'number' && rate > 0) options.dropout = rate;
   try {
     resolveResNetConfig({ ...options, depth });
   } catch {
     return undefined;
   }
-  return { model: `resnet${depth}`, modelOptions: options };
+  return { model: resnetName(depth), modelOptions: options };
 }
 
 /**
@@ -151,10 +168,10 @@ export async function loadPretrained(
     ).catch(() => undefined);
     let architecture: Architecture | undefined;
     let architectureFrom: PretrainedModel['architectureFrom'] = 'config';
-    if (typeof saved?.model === 'string' && MODEL_NAME.test(saved.model)) {
+    if (isModelName(saved?.model)) {
       const options = saved.modelOptions;
       architecture = {
-        model: saved.model,
+        model: saved.model as string,
         modelOptions:
           options && typeof options === 'object' && !Array.isArray(options)
             ? (options as Record<string, unknown>)
@@ -249,10 +266,9 @@ export function applyPretrained(model: tfl.LayersModel, pretrained: PretrainedMo
 
 /** Stages of a named model: 4 for ImageNet ResNets, 3 for CIFAR ones, none for AlexNet. */
 function stagesOf(model: string, modelOptions: Record<string, unknown>): number {
-  const depth = /^resnet(\d+)$/.exec(model)?.[1];
-  if (depth === undefined) return 0;
   try {
-    return resolveResNetConfig({ ...modelOptions, depth: Number(depth) }).stages.length;
+    const identity = parseModelName(model, modelOptions);
+    return identity.kind === 'resnet' ? identity.resolved.stages.length : 0;
   } catch {
     return 0; // the builder names the problem when the model is built
   }
@@ -278,10 +294,12 @@ export function checkFreeze(
   }
 }
 
-/** The layer-name prefixes (before the first `_`) that `freeze` fixes: conv1/pool1, conv2 … */
-function frozenPrefixes(freeze: FreezePoint): Set<string> {
+/** Whether `freeze` reaches the layer called `name`: the stem (`conv1_*`, `pool1_*`), stages 1 to K (`conv2_*` …). */
+function isFrozen(name: string, freeze: FreezePoint): boolean {
   const stages = freeze === 'stem' ? 0 : Number(freeze.slice('stage'.length));
-  return new Set(['conv1', 'pool1', ...Array.from({ length: stages }, (_, i) => `conv${i + 2}`)]);
+  const spec = parseLayerName(name);
+  if (spec?.at === 'stem' || spec?.at === 'pool1') return true;
+  return spec?.at === 'block' && spec.stage < FIRST_STAGE + stages;
 }
 
 /**
@@ -290,8 +308,7 @@ function frozenPrefixes(freeze: FreezePoint): Set<string> {
  */
 export function freezeLayers(model: tfl.LayersModel, freeze: FreezePoint | undefined): tfl.layers.Layer[] {
   if (freeze === undefined) return [];
-  const prefixes = frozenPrefixes(freeze);
-  const frozen = model.layers.filter((layer) => prefixes.has(layer.name.split('_')[0] ?? ''));
+  const frozen = model.layers.filter((layer) => isFrozen(layer.name, freeze));
   for (const layer of frozen) layer.trainable = false;
   return frozen;
 }

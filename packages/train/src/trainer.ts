@@ -12,6 +12,7 @@ import { openRun, type RunContext } from './run/setup';
 
 export { type RunFiles, runFiles } from './run/files';
 export { RUNTIME_FIELDS } from './run/run-config';
+export { resolveRunConfig } from './run/setup';
 
 export type TrainEvent =
   | {
@@ -60,6 +61,8 @@ export interface TrainOptions {
   onEvent?: (event: TrainEvent) => void;
   /** Checked after every step: true writes a checkpoint and returns (how Ctrl-C stops a run). */
   shouldStop?: () => boolean;
+  /** What the application's `useBackend` skipped and why, reported in the start event. */
+  skippedBackends?: string[];
 }
 
 export interface TrainResult {
@@ -141,7 +144,10 @@ async function finishRun(context: RunContext, outcome: LoopOutcome, valLoader: B
 
 /**
  * Trains a model as `config` describes, writing checkpoints, logs, exported models and a report
- * into `options.outDir`. With `resume`, continues exactly where the checkpoint left off; then
+ * into `options.outDir`, on the active TensorFlow.js backend: the application chooses it first
+ * (`useBackend` of @resnet-ts/backends), and `train` sets it up with the run's threads, convolution
+ * layout and precision (`configureBackend`). The pure-JS cpu backend trains only when the config
+ * names `backend: 'cpu'`. With `resume`, continues exactly where the checkpoint left off; then
  * `config` holds only what changes (runtime fields), or nothing. A run is opened (`openRun`), its
  * loop runs (`runLoop`) with the logs as observers, and a finished run exports its model and report.
  */
@@ -159,6 +165,7 @@ export async function train(
     outDir: options.outDir,
     resume: options.resume,
     onPrepare: (done, total) => emit({ type: 'prepare', done, total }),
+    skippedBackends: options.skippedBackends,
   });
   const { config, files, state, dataset, valDataset } = context;
   const metricsLog = new MetricsLog(files.metrics, config.logEvery);

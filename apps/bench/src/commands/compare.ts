@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { type BackendChoice, NoFastBackendError, useBackend } from '@resnet-ts/backends';
 import { countFlops } from '@resnet-ts/resnet-core';
 import {
   describeMachine,
@@ -6,6 +7,8 @@ import {
   lineChart,
   loadModel,
   type Precision,
+  parseTrainConfig,
+  refuseCpuTraining,
   type TrainConfigInput,
   train,
 } from '@resnet-ts/train';
@@ -61,8 +64,8 @@ export async function runCompare(
   const rows: CompareRow[] = [];
   let machine: Record<string, string | number> | undefined;
   let table = '';
-  for (const model of models) {
-    const config: TrainConfigInput = {
+  const configs = models.map(
+    (model): TrainConfigInput => ({
       data: flags.data,
       model,
       imageSize: flags.size,
@@ -79,7 +82,16 @@ export async function runCompare(
       precision: flags.precision,
       workers: flags.workers,
       reportImages: 0,
-    };
+    }),
+  );
+  // Training runs on the active backend, chosen here once: `auto` never ends on the pure-JS cpu
+  // backend (the error says what is missing and what cpu would cost); cpu trains only when named.
+  await useBackend(flags.backend as BackendChoice, { allowSlowCpu: false }).catch(async (error) => {
+    if (!(error instanceof NoFastBackendError) || configs[0] === undefined) throw error;
+    throw await refuseCpuTraining(parseTrainConfig(configs[0]), error);
+  });
+  for (const [index, model] of models.entries()) {
+    const config = configs[index] as TrainConfigInput;
     let params = 0;
     const result = await train(config, {
       outDir: path.join(dir, model),

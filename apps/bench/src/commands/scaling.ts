@@ -1,11 +1,6 @@
-import {
-  applyPrecision,
-  describeMachine,
-  lineChart,
-  type Precision,
-  type ThroughputResult,
-  useBackend,
-} from '@resnet-ts/train';
+import { type BackendChoice, configureBackend, useBackend } from '@resnet-ts/backends';
+import { resnetName } from '@resnet-ts/resnet-core';
+import { describeMachine, lineChart, type Precision, type ThroughputResult } from '@resnet-ts/train';
 import { linearFit, powerFit } from '../fit';
 import { fixed, markdownTable } from '../markdown';
 import { measureIsolated } from '../measure';
@@ -31,8 +26,8 @@ const list = (text: string) =>
 
 /** How the cost of a training step grows with depth, batch size and image size, with fits. */
 export async function runScaling(flags: ScalingFlags, print: (line: string) => void) {
-  const { backend } = await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
-  await applyPrecision(flags.precision);
+  const { backend } = await useBackend(flags.backend as BackendChoice);
+  await configureBackend({ precision: flags.precision });
   const machine = await describeMachine();
   const measure = async (model: string, batch: number, size: number) => {
     const r = await measureIsolated({
@@ -53,7 +48,7 @@ export async function runScaling(flags: ScalingFlags, print: (line: string) => v
     { name: 'size', x: `image side in pixels (${flags.model}, batch 32)`, results: [] },
   ];
   for (const depth of list(flags.depths))
-    sweeps[0]?.results.push({ x: depth, r: await measure(`resnet${depth}`, 128, 32) });
+    sweeps[0]?.results.push({ x: depth, r: await measure(resnetName(depth), 128, 32) });
   for (const batch of list(flags.batches))
     sweeps[1]?.results.push({ x: batch, r: await measure(flags.model, batch, 32) });
   for (const size of list(flags.sizes))

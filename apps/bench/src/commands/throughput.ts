@@ -1,10 +1,5 @@
-import {
-  applyPrecision,
-  describeMachine,
-  type Precision,
-  type ThroughputResult,
-  useBackend,
-} from '@resnet-ts/train';
+import { type BackendChoice, configureBackend, useBackend } from '@resnet-ts/backends';
+import { describeMachine, type Precision, type ThroughputResult } from '@resnet-ts/train';
 import { fixed, markdownTable } from '../markdown';
 import { measureIsolated, type PeerResult, runPeer } from '../measure';
 import { modelList } from '../models';
@@ -40,8 +35,8 @@ export async function runThroughput(
   print: (line: string) => void,
 ): Promise<{ rows: Row[]; dir: string }> {
   const models = modelList(flags.models);
-  const { backend } = await useBackend(flags.backend as Parameters<typeof useBackend>[0]);
-  await applyPrecision(flags.precision); // here too: a precision the backend lacks fails once, up front
+  const { backend } = await useBackend(flags.backend as BackendChoice);
+  await configureBackend({ precision: flags.precision }); // here too: a precision the backend lacks fails once, up front
   const machine = await describeMachine();
   print(JSON.stringify({ machine }));
   const dir = await resultsDir(flags.out, 'throughput');

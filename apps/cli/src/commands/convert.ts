@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { IMAGENET_PER_CHANNEL, type Normalization } from '@resnet-ts/augment';
+import { useBackend } from '@resnet-ts/backends';
 import { convertWeights, type WeightSource } from '@resnet-ts/interop';
-import { exportModel, standardPreprocessing, useBackend } from '@resnet-ts/train';
+import { exportModel, standardPreprocessing } from '@resnet-ts/train';
 import type { Io } from '../io';
 import { UsageError } from '../io';
 

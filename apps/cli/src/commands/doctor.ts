@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type BackendStatus, defaultCacheDir, loadOptional, probeBackends } from '@resnet-ts/train';
+import { type BackendStatus, loadOptional, probeBackends } from '@resnet-ts/backends';
+import { defaultCacheDir } from '@resnet-ts/train';
 import type { Io } from '../io';
 import { CLI_VERSION } from '../version';
 

@@ -1,7 +1,8 @@
 import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { useBackend } from '@resnet-ts/backends';
 import { exportOnnxModel, ONNX_OPSETS, OnnxExportError } from '@resnet-ts/interop';
-import { loadModel, useBackend, writeDirAtomic, writeFileAtomic } from '@resnet-ts/train';
+import { loadModel, writeDirAtomic, writeFileAtomic } from '@resnet-ts/train';
 import { InvalidArgumentError } from 'commander';
 import type { Io } from '../io';
 import { UsageError } from '../io';

@@ -1,9 +1,7 @@
-import { countFlops, countParams, summary } from '@resnet-ts/resnet-core';
-import { buildModel, useBackend } from '@resnet-ts/train';
+import { useBackend } from '@resnet-ts/backends';
+import { countFlops, countParams, parseModelName, summary } from '@resnet-ts/resnet-core';
+import { buildModel } from '@resnet-ts/train';
 import type { Io } from '../io';
-
-const CIFAR_DEPTH = (depth: number) =>
-  (depth - 2) % 6 === 0 && ![10, 18, 34, 50, 101, 152, 200].includes(depth);
 
 export async function runSummary(
   flags: {
@@ -15,13 +13,14 @@ export async function runSummary(
   },
   io: Io,
 ): Promise<number> {
+  // The name (with its options: a 9n+2 depth needs block 'bottleneck') gives the default input and
+  // classes; a bad one fails here, before a backend is loaded.
+  const { defaults } = parseModelName(flags.model, flags.modelOptions);
   await useBackend('auto');
-  const depth = Number(/^resnet(\d+)$/.exec(flags.model)?.[1] ?? 0);
-  const small = depth > 0 && CIFAR_DEPTH(depth);
-  const input = flags.input ?? (flags.model === 'alexnet' ? 227 : small ? 32 : 224);
+  const input = flags.input ?? defaults.inputShape[0];
   const model = buildModel({
     model: flags.model,
-    numClasses: flags.classes ?? (small ? 10 : 1000),
+    numClasses: flags.classes ?? defaults.numClasses,
     inputSize: [input, input],
     seed: 0,
     options: flags.modelOptions,

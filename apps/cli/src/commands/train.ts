@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import {
   ConfigError,
+  resolveRunConfig,
   runFiles,
   type TrainConfigInput,
   type TrainOptions,
@@ -8,6 +9,7 @@ import {
   train,
 } from '@resnet-ts/train';
 import type { Option } from 'commander';
+import { useTrainingBackend } from '../backend';
 import { type Io, UsageError } from '../io';
 import { TrainProgress } from '../progress';
 
@@ -124,9 +126,15 @@ export async function runTrain(flags: TrainFlags, io: Io, options: readonly Opti
     // A new run's config is complete or train names the missing fields; a resume may give none.
     let result: TrainResult;
     try {
+      const runInput = resume && Object.keys(input).length === 0 ? undefined : input;
+      // The run's config as train will take it (a resumed run's saved backend unless --backend is
+      // given) chooses the backend, activated here: train runs on the active one.
+      const config = await resolveRunConfig(runInput, { outDir: flags.out, resume });
+      const { skipped } = await useTrainingBackend(config);
+      const runOptions = { ...trainOptions, skippedBackends: skipped };
       result = resume
-        ? await train(Object.keys(input).length === 0 ? undefined : input, { ...trainOptions, resume: true })
-        : await train(input as TrainConfigInput, trainOptions);
+        ? await train(runInput, { ...runOptions, resume: true })
+        : await train(input as TrainConfigInput, runOptions);
     } catch (error) {
       if (!(error instanceof ConfigError) || error.issues.length === 0) throw error;
       // Fields as the user set them: `--lr must be greater than 0`, not `lr: …`.

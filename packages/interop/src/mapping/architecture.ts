@@ -1,4 +1,12 @@
-import { IMAGENET_DEPTHS, type ResNetConfig, type ShortcutKind } from '@resnet-ts/resnet-core';
+import {
+  CIFAR_STAGE_FILTERS,
+  depthOfStages,
+  IMAGENET_DEPTHS,
+  IMAGENET_STAGE_FILTERS,
+  type ResNetConfig,
+  resnetName,
+  type ShortcutKind,
+} from '@resnet-ts/resnet-core';
 import { WeightFileError } from '../errors';
 
 /** The facts a weight file shows about its network, from which the resnet-core config follows. */
@@ -13,40 +21,32 @@ export interface ObservedArchitecture {
   numClasses: number;
 }
 
-const STEM = { imagenet: 64, cifar: 16 };
+/** Channels of the first stage at width 1. */
+const FIRST_WIDTH = { imagenet: IMAGENET_STAGE_FILTERS[0], cifar: CIFAR_STAGE_FILTERS[0] };
 
 /** The resnet-core config of an observed network; every mismatch names what the file holds. */
 export function configFromArchitecture(seen: ObservedArchitecture, file: string): ResNetConfig {
   const { family, bottleneck, blocksPerStage } = seen;
   const block = bottleneck ? 'bottleneck' : 'basic';
-  let depth: number;
-  if (family === 'imagenet') {
-    const found = Object.entries(IMAGENET_DEPTHS).find(
-      ([, spec]) => spec.block === block && spec.blocksPerStage.join() === blocksPerStage.join(),
+  const depth = depthOfStages(family, block, blocksPerStage);
+  if (depth === undefined && family === 'imagenet') {
+    throw new WeightFileError(
+      file,
+      `holds ${block} blocks per stage ${blocksPerStage.join(', ')}, which is no ImageNet ResNet depth (${Object.keys(IMAGENET_DEPTHS).join(', ')})`,
     );
-    if (!found) {
-      throw new WeightFileError(
-        file,
-        `holds ${block} blocks per stage ${blocksPerStage.join(', ')}, which is no ImageNet ResNet depth (${Object.keys(IMAGENET_DEPTHS).join(', ')})`,
-      );
-    }
-    depth = Number(found[0]);
-  } else {
-    const n = blocksPerStage[0] as number;
-    if (blocksPerStage.length !== 3 || blocksPerStage.some((b) => b !== n)) {
-      throw new WeightFileError(
-        file,
-        `holds a CIFAR-style stem with blocks per stage ${blocksPerStage.join(', ')}; a CIFAR ResNet has 3 stages of equal length`,
-      );
-    }
-    depth = bottleneck ? 9 * n + 2 : 6 * n + 2;
+  }
+  if (depth === undefined) {
+    throw new WeightFileError(
+      file,
+      `holds a CIFAR-style stem with blocks per stage ${blocksPerStage.join(', ')}; a CIFAR ResNet has 3 stages of equal length`,
+    );
   }
   // Option A has no projections, B only where the shape changes, C everywhere.
   const all = seen.projections.flat();
   const shortcut: ShortcutKind = all.every(Boolean) ? 'C' : all.some(Boolean) ? 'B' : 'A';
-  const width = seen.firstWidth / STEM[family];
+  const width = seen.firstWidth / FIRST_WIDTH[family];
   return { depth, family, block, shortcut, width, numClasses: seen.numClasses };
 }
 
 /** `resnet50`-style name of a config's depth. */
-export const depthName = (config: ResNetConfig) => `resnet${config.depth}`;
+export const depthName = (config: ResNetConfig) => resnetName(config.depth);

@@ -1,4 +1,4 @@
-import type { ResNetConfig } from '@resnet-ts/resnet-core';
+import { FIRST_STAGE, type LayerSpec, layerName, type ResNetConfig } from '@resnet-ts/resnet-core';
 import { WeightFileError } from '../errors';
 import type { KerasLayerWeights } from '../formats/keras-h5';
 import type { SourceTensors } from '../tensors';
@@ -12,12 +12,23 @@ export type { LayerWeightSource } from './assign';
  * the 1x1, conv biases, epsilon 1.001e-5), or any net with resnet-core's (Keras-compatible) layer names.
  */
 export function kerasArchitecture(layers: KerasLayerWeights, file: string): ResNetConfig {
-  const stem = layers.get('conv1_conv');
+  const has = (spec: LayerSpec) => layers.has(layerName(spec));
+  const conv = (stage: number, block: number, index: number): LayerSpec => ({
+    at: 'block',
+    stage,
+    block,
+    layer: 'conv',
+    conv: index,
+  });
+  const stem = layers.get(layerName({ at: 'stem', layer: 'conv' }));
   if (!stem) {
     const sample = [...layers.keys()].slice(0, 5).join(', ');
     throw new WeightFileError(file, `holds layers ${sample}, …: not a Keras ResNet (no conv1_conv layer)`);
   }
-  if (layers.has('conv2_block1_preact_bn') || layers.has('post_bn')) {
+  if (
+    has({ at: 'block', stage: FIRST_STAGE, block: 1, layer: 'preact_bn' }) ||
+    has({ at: 'post', layer: 'bn' })
+  ) {
     throw new WeightFileError(
       file,
       'holds a Keras ResNetV2 (pre-activation, stride on the last block of a stage), which resnet-core does not build',
@@ -32,15 +43,13 @@ export function kerasArchitecture(layers: KerasLayerWeights, file: string): ResN
   }
   const blocksPerStage: number[] = [];
   const projections: boolean[][] = [];
-  for (let stage = 2; layers.has(`conv${stage}_block1_1_conv`); stage++) {
+  for (let stage = FIRST_STAGE; has(conv(stage, 1, 1)); stage++) {
     let blocks = 0;
-    while (layers.has(`conv${stage}_block${blocks + 1}_1_conv`)) blocks++;
+    while (has(conv(stage, blocks + 1, 1))) blocks++;
     blocksPerStage.push(blocks);
-    projections.push(
-      Array.from({ length: blocks }, (_, b) => layers.has(`conv${stage}_block${b + 1}_0_conv`)),
-    );
+    projections.push(Array.from({ length: blocks }, (_, b) => has(conv(stage, b + 1, 0))));
   }
-  const head = layers.get('predictions')?.[0];
+  const head = layers.get(layerName({ at: 'top', layer: 'predictions' }))?.[0];
   if (!head || blocksPerStage.length === 0) {
     throw new WeightFileError(
       file,
@@ -50,10 +59,10 @@ export function kerasArchitecture(layers: KerasLayerWeights, file: string): ResN
   const config = configFromArchitecture(
     {
       family: kernel[0] === 7 ? 'imagenet' : 'cifar',
-      bottleneck: layers.has('conv2_block1_3_conv'),
+      bottleneck: has(conv(FIRST_STAGE, 1, 3)),
       blocksPerStage,
       projections,
-      firstWidth: layers.get('conv2_block1_1_conv')?.[0]?.shape[3] as number,
+      firstWidth: layers.get(layerName(conv(FIRST_STAGE, 1, 1)))?.[0]?.shape[3] as number,
       numClasses: head.shape[1] as number,
     },
     file,

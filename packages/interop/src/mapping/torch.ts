@@ -1,4 +1,4 @@
-import type { ResNetConfig } from '@resnet-ts/resnet-core';
+import { FIRST_STAGE, parseLayerName, type ResNetConfig } from '@resnet-ts/resnet-core';
 import { WeightFileError } from '../errors';
 import type { SourceTensor, SourceTensors } from '../tensors';
 import { configFromArchitecture } from './architecture';
@@ -86,15 +86,14 @@ function transpose2d(tensor: SourceTensor): SourceTensor {
 
 /** The state-dict prefix of a resnet-core layer (`conv3_block2_1_conv` → `layer2.1.conv1`). */
 export function torchPrefix(layer: string): string | undefined {
-  if (layer === 'conv1_conv') return 'conv1';
-  if (layer === 'conv1_bn') return 'bn1';
-  if (layer === 'predictions') return 'fc';
-  const match = /^conv(\d+)_block(\d+)_(\d)_(conv|bn)$/.exec(layer);
-  if (!match) return undefined;
-  const [, stage, block, index, kind] = match;
-  const base = `layer${Number(stage) - 1}.${Number(block) - 1}`;
-  if (index === '0') return `${base}.downsample.${kind === 'conv' ? 0 : 1}`;
-  return `${base}.${kind}${index}`;
+  const spec = parseLayerName(layer);
+  if (spec?.at === 'stem') return spec.layer === 'conv' ? 'conv1' : spec.layer === 'bn' ? 'bn1' : undefined;
+  if (spec?.at === 'top') return spec.layer === 'predictions' ? 'fc' : undefined;
+  if (spec?.at !== 'block' || (spec.layer !== 'conv' && spec.layer !== 'bn')) return undefined;
+  // torchvision counts stages from layer1 and blocks from 0.
+  const base = `layer${spec.stage - FIRST_STAGE + 1}.${spec.block - 1}`;
+  if (spec.conv === 0) return `${base}.downsample.${spec.layer === 'conv' ? 0 : 1}`;
+  return `${base}.${spec.layer}${spec.conv}`;
 }
 
 /** Per layer kind: the state-dict suffixes in resnet-core's weight order, and their layout change. */

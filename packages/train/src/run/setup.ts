@@ -1,20 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type * as tf from '@tensorflow/tfjs-core';
+import { BackendError, backendName, configureBackend } from '@resnet-ts/backends';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Preprocessing } from '../assemble';
-import {
-  applyConvLayout,
-  applyPrecision,
-  type BackendChoice,
-  BackendError,
-  loadOptional,
-  NoFastBackendError,
-  useBackend,
-} from '../backend';
 import { hasCheckpoint, loadCheckpoint, type TrainState } from '../checkpoint';
 import { ConfigError, type TrainConfig, type TrainConfigInput } from '../config';
-import { describeCpuCost, estimateCpuTraining } from '../cpu-cost';
+import { refuseCpuTraining } from '../cpu-cost';
 import type { ImageDataset } from '../data/dataset';
 import { datasetFingerprint } from '../data/fingerprint';
 import { openDataset } from '../data/open';
@@ -63,6 +55,8 @@ export interface OpenRunOptions {
   resume?: boolean;
   /** Progress of preparing the data (decoding into the cache). */
   onPrepare?: (done: number, total: number) => void;
+  /** What the application's `useBackend` skipped before taking the active backend (for the start event). */
+  skippedBackends?: string[];
 }
 
 /** What the run trains and validates on, wherever it lies (see datasetFingerprint). */
@@ -89,35 +83,26 @@ function optimizerConfig(config: TrainConfig): OptimizerConfig {
 }
 
 /**
- * The run's backend. `auto` never ends on the pure-JS cpu backend here: training there takes days,
- * so the error says what is missing, how to fix it and what cpu would cost, and cpu trains only
- * when named.
+ * The run's backend: the active one, which the application chose (`useBackend` of
+ * @resnet-ts/backends; `resnet train --backend`), set up with the run's threads, convolution layout
+ * and precision through its capabilities. A run that names a backend must run on it; and the pure-JS
+ * cpu backend trains only when named (it takes days): otherwise the error says what is missing, how
+ * to fix it and what cpu would cost.
  */
-async function chooseTrainingBackend(config: TrainConfig): Promise<{ backend: string; skipped: string[] }> {
-  try {
-    return await useBackend(config.backend as BackendChoice, { allowSlowCpu: false });
-  } catch (error) {
-    if (!(error instanceof NoFastBackendError)) throw error;
-    const model = config.model;
-    const cost = model ? await estimateCpuTraining({ ...config, model }).catch(() => undefined) : undefined;
+async function prepareBackend(config: TrainConfig): Promise<string> {
+  const backend = tf.getBackend();
+  if (config.backend !== 'auto' && backendName(config.backend) !== backend) {
     throw new BackendError(
-      `${error.message}. The pure-JS cpu backend would take ${cost ? describeCpuCost(cost) : 'far longer (its cost could not be measured)'}; choose backend cpu (--backend cpu) to train on it anyway`,
+      `backend: the run names ${config.backend}, but the active TensorFlow.js backend is ${backend}; activate it before training (useBackend('${config.backend}') from @resnet-ts/backends; resnet train does for --backend)`,
     );
   }
-}
-
-/** Activates the run's backend with its threads, convolution layout and precision. */
-async function prepareBackend(config: TrainConfig): Promise<{ backend: string; skipped: string[] }> {
-  const chosen = await chooseTrainingBackend(config);
-  if (config.threads && chosen.backend === 'onednn') {
-    const onednn = (await loadOptional('@resnet-ts/tfjs-backend-onednn')) as {
-      setThreads: (n: number) => void;
-    };
-    onednn.setThreads(config.threads);
-  }
-  await applyConvLayout(config.convLayout);
-  await applyPrecision(config.precision);
-  return chosen;
+  if (backend === 'cpu' && config.backend !== 'cpu') throw await refuseCpuTraining(config);
+  await configureBackend({
+    threads: config.threads,
+    convLayout: config.convLayout,
+    precision: config.precision,
+  });
+  return backend;
 }
 
 /**
@@ -270,13 +255,22 @@ async function writeNewRun(context: RunContext): Promise<void> {
 }
 
 /**
- * Opens a run: its config (checked against the checkpoint when resuming), backend, data and split,
- * preprocessing, model and optimizer — restored from the checkpoint, or written out as a new run.
+ * The config a run in `outDir` would train with, checked as `train` checks it: a new run's (complete
+ * and valid, and `outDir` holding no run yet), or with `resume` the saved one with the runtime fields
+ * of `input` (its saved `backend` unless `input` names one). Reads the run's files, writes nothing:
+ * an application reads it to choose the backend before calling `train`.
  */
-export async function openRun(
+export async function resolveRunConfig(
   input: Partial<TrainConfigInput> | undefined,
-  options: OpenRunOptions,
-): Promise<RunContext> {
+  options: { outDir: string; resume?: boolean },
+): Promise<TrainConfig> {
+  return (await resolveRun(input, options)).config;
+}
+
+async function resolveRun(
+  input: Partial<TrainConfigInput> | undefined,
+  options: { outDir: string; resume?: boolean },
+): Promise<{ config: TrainConfig; files: RunFiles; resuming: boolean }> {
   const files = runFiles(options.outDir);
   const resuming = options.resume === true && (await hasCheckpoint(files.checkpoint));
   if (options.resume && !resuming && !input) {
@@ -287,10 +281,23 @@ export async function openRun(
       `${options.outDir}: already holds a run; resume it (resume / --resume) or choose another output directory`,
     );
   }
-  const asked = resuming
+  const config = resuming
     ? await resumedConfig(files, input)
     : newRunConfig(input, options.outDir, options.resume === true);
-  const { backend, skipped } = await prepareBackend(asked);
+  return { config, files, resuming };
+}
+
+/**
+ * Opens a run: its config (checked against the checkpoint when resuming), the active backend (set
+ * up for the run), data and split, preprocessing, model and optimizer — restored from the
+ * checkpoint, or written out as a new run.
+ */
+export async function openRun(
+  input: Partial<TrainConfigInput> | undefined,
+  options: OpenRunOptions,
+): Promise<RunContext> {
+  const { config: asked, files, resuming } = await resolveRun(input, options);
+  const backend = await prepareBackend(asked);
   const { config, pretrained } = await takePretrained(asked, resuming);
 
   const savedPreprocessing = resuming ? await readJson<Preprocessing>(files.preprocessing) : undefined;
@@ -316,7 +323,7 @@ export async function openRun(
     outDir: options.outDir,
     resuming,
     backend,
-    skippedBackends: skipped,
+    skippedBackends: options.skippedBackends ?? [],
     ...data,
     classes,
     preprocessing,

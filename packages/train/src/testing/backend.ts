@@ -1,9 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../backend';
+import { useBackend } from '@resnet-ts/backends';
 
 /**
- * Training tests run on the native backend when its addon is built (always under CI=true, where a
- * missing addon is a failure); elsewhere on pure JS, which is slower but equally correct.
+ * Activates the backend training tests run on, as an application would before `train()` (which
+ * runs on the active backend and never chooses one): the native oneDNN backend when its addon is
+ * built (always under CI=true, where a missing addon is a failure); elsewhere the pure-JS cpu one,
+ * slower but equally correct. Tests name the result as the run's `backend`, so that cpu trains.
  */
 export async function testBackend(): Promise<'onednn' | 'cpu'> {
   try {
@@ -11,7 +12,7 @@ export async function testBackend(): Promise<'onednn' | 'cpu'> {
     return 'onednn';
   } catch (error) {
     if (process.env.CI === 'true') throw error;
-    await tf.setBackend('cpu');
+    await useBackend('cpu');
     return 'cpu';
   }
 }
