@@ -35,7 +35,7 @@ export {
   IMAGENET_STAGE_FILTERS,
 } from './depths';
 export { ResNetConfigError } from './errors';
-export { type FoldedChain, type FoldResult, foldBatchNorm } from './fold';
+export { type FoldedChain, type FoldOptions, type FoldResult, type FusedConv, foldBatchNorm } from './fold';
 export type { LayerSettings } from './layer-helpers';
 export {
   type BlockLayer,
@@ -60,6 +60,12 @@ export {
   BatchNormalization,
   BatchNormReLU,
 } from './layers/batch-normalization';
+export {
+  FUSED_CONV2D_KERNEL,
+  type FusedActivation,
+  FusedConv2D,
+  type FusedConv2DArgs,
+} from './layers/fused-conv2d';
 export { LocalResponseNorm, type LocalResponseNormArgs } from './layers/local-response-norm';
 export { SubsampleZeroPad, type SubsampleZeroPadArgs } from './layers/subsample-zero-pad';
 export {

@@ -11,6 +11,11 @@
 // shared 2-core machine varies from run to run, the peer's as much as ours).
 // --conv-layouts timed,plain,blocked measures ours once per convolution layout policy in every
 // round (setConvLayout) and ends with each policy's median images/s and its ratio to the first.
+// Inference "folded" is foldBatchNorm's model (batch norms folded, residual additions and their
+// ReLUs fused into the convolutions), as a trained model is deployed; --no-fuse-residuals folds
+// the batch norms only. infer_b1_ms is its latency at batch 1 (median of --b1-steps calls, one
+// image each); with --peer the peer is run a second time with --batch 1 for its own.
+// --no-train skips the training measurement (inference-only comparisons, e.g. onnxruntime).
 import { execSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -33,6 +38,9 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '1' },
     'no-fuse': { type: 'boolean', default: false },
     'conv-layouts': { type: 'string', default: 'timed' },
+    'no-train': { type: 'boolean', default: false },
+    'no-fuse-residuals': { type: 'boolean', default: false },
+    'b1-steps': { type: 'string', default: '30' },
   },
 });
 
@@ -69,21 +77,26 @@ for (const name of opts.models.split(',')) {
 
   const trainStep = () => model.trainOnBatch(x, y);
   // Inference as deployed: batch norms folded into the convolutions (same predictions).
-  const folded = foldBatchNorm(model).model;
-  const inferStep = (m) => () => {
-    const out = m.predict(x, { batchSize: batch });
-    out.dataSync();
-    out.dispose();
-  };
+  const folded = foldBatchNorm(model, { fuse: !opts['no-fuse-residuals'] }).model;
+  const inferStep =
+    (m, input = x) =>
+    () => {
+      const out = m.predict(input, { batchSize: input.shape[0] });
+      out.dataSync();
+      out.dispose();
+    };
+  const x1 = tf.slice(x, 0, 1);
+  const b1Steps = Number(opts['b1-steps']);
   const ratios = [];
   const layouts = opts['conv-layouts'].split(',');
   const byLayout = new Map(layouts.map((l) => [l, []]));
   for (let round = 0; round < Number(opts.rounds); round++) {
     for (const layout of layouts) {
       setConvLayout(layout);
-      const train = batch / (await timeSteps(trainStep, warmup, steps));
+      const train = opts['no-train'] ? null : batch / (await timeSteps(trainStep, warmup, steps));
       const infer = batch / (await timeSteps(inferStep(model), warmup, steps));
       const inferFolded = batch / (await timeSteps(inferStep(folded), warmup, steps));
+      const inferB1Ms = b1Steps > 0 ? (await timeSteps(inferStep(folded, x1), warmup, b1Steps)) * 1000 : null;
       const result = {
         peer: 'resnet-ts',
         backend: opts.backend,
@@ -95,9 +108,10 @@ for (const name of opts.models.split(',')) {
         threads: getThreads() ?? 1,
         conv_layout: layout,
         params: countParams(model).trainable,
-        train_img_s: Math.round(train * 100) / 100,
+        train_img_s: train === null ? null : Math.round(train * 100) / 100,
         infer_img_s: Math.round(infer * 100) / 100,
         infer_folded_img_s: Math.round(inferFolded * 100) / 100,
+        infer_b1_ms: inferB1Ms === null ? null : Math.round(inferB1Ms * 1000) / 1000,
       };
       if (opts.profile) {
         const profile = await tf.profile(trainStep);
@@ -119,11 +133,21 @@ for (const name of opts.models.split(',')) {
       console.log(JSON.stringify(result));
       byLayout.get(layout).push(result);
       if (opts.peer && layout === layouts[0]) {
-        const command = `${opts.peer} --model ${name} --batch ${batch} --size ${size} --shortcut ${result.shortcut} --threads ${result.threads} --steps ${steps} --warmup ${warmup}`;
-        const line = execSync(command, { encoding: 'utf8' }).trim().split('\n').pop();
-        const peer = JSON.parse(line);
+        const peerRun = (b, n) => {
+          const command = `${opts.peer} --model ${name} --batch ${b} --size ${size} --shortcut ${result.shortcut} --threads ${result.threads} --steps ${n} --warmup ${warmup}`;
+          const line = execSync(command, { encoding: 'utf8' }).trim().split('\n').pop();
+          return JSON.parse(line);
+        };
+        const peer = peerRun(batch, steps);
         console.log(JSON.stringify(peer));
-        const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+        let peerB1Ms = null;
+        if (inferB1Ms !== null) {
+          const peer1 = peerRun(1, b1Steps);
+          peerB1Ms = Math.round((1000 / peer1.infer_img_s) * 1000) / 1000;
+          console.log(JSON.stringify({ ...peer1, infer_b1_ms: peerB1Ms }));
+        }
+        // A ratio of null when either side has no figure (onnxruntime does not train).
+        const ratio = (a, b) => (a == null || b == null ? null : Math.round((a / b) * 100) / 100);
         const line2 = {
           model: name,
           vs: peer.peer,
@@ -131,6 +155,10 @@ for (const name of opts.models.split(',')) {
           train_ratio: ratio(result.train_img_s, peer.train_img_s),
           infer_ratio: ratio(result.infer_img_s, peer.infer_img_s),
           infer_folded_ratio: ratio(result.infer_folded_img_s, peer.infer_img_s),
+          infer_b1_ms: result.infer_b1_ms,
+          peer_infer_b1_ms: peerB1Ms,
+          // Peer latency over ours: above 1 means ours answers one image sooner.
+          b1_latency_ratio: ratio(peerB1Ms, result.infer_b1_ms),
         };
         ratios.push(line2);
         console.log(JSON.stringify(line2));
@@ -159,25 +187,25 @@ for (const name of opts.models.split(',')) {
     );
   }
   if (ratios.length > 1) {
-    const pick = (key) => ratios.map((r) => r[key]);
-    console.log(
-      JSON.stringify({
-        model: name,
-        vs: 'median of rounds',
-        rounds: ratios.length,
-        train_ratio: round2(median(pick('train_ratio'))),
-        infer_ratio: round2(median(pick('infer_ratio'))),
-        infer_folded_ratio: round2(median(pick('infer_folded_ratio'))),
-        train_ratio_range: [Math.min(...pick('train_ratio')), Math.max(...pick('train_ratio'))],
-        infer_ratio_range: [Math.min(...pick('infer_ratio')), Math.max(...pick('infer_ratio'))],
-        infer_folded_ratio_range: [
-          Math.min(...pick('infer_folded_ratio')),
-          Math.max(...pick('infer_folded_ratio')),
-        ],
-      }),
-    );
+    const pick = (key) => ratios.map((r) => r[key]).filter((v) => v !== null);
+    const summary = { model: name, vs: 'median of rounds', rounds: ratios.length };
+    for (const key of [
+      'train_ratio',
+      'infer_ratio',
+      'infer_folded_ratio',
+      'b1_latency_ratio',
+      'infer_b1_ms',
+      'peer_infer_b1_ms',
+    ]) {
+      const values = pick(key);
+      summary[key] = values.length > 0 ? round2(median(values)) : null;
+      if (key.endsWith('ratio')) {
+        summary[`${key}_range`] = values.length > 0 ? [Math.min(...values), Math.max(...values)] : null;
+      }
+    }
+    console.log(JSON.stringify(summary));
   }
-  tf.dispose([x, y]);
+  tf.dispose([x, y, x1]);
   model.dispose();
   folded.dispose();
 }

@@ -1,14 +1,15 @@
 // Where one training step's time goes: wall time per step, time inside the native addon, and the
 // addon calls grouped by function (and op code for binary/unary/reduce), as JSON lines.
 //   node bench/native-profile.mjs [--model resnet20] [--batch 128] [--size 32] [--steps 3] [--infer]
-// --infer profiles inference (model.predict) instead of a training step; --no-fuse builds batch norm
-// and ReLU as two layers.
+// --infer profiles inference (model.predict) instead of a training step; --folded profiles the
+// inference of foldBatchNorm's model (as deployed); --no-fuse builds batch norm and ReLU as two layers.
 // Everything not inside the addon is JavaScript: tfjs's engine and tape, tfjs-layers, CPU kernels
 // and garbage collection.
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '../dist/index.js';
+import { foldBatchNorm } from '@resnet-ts/resnet-core';
 import { benchSetup } from './setup.mjs';
 
 const { values: opts } = parseArgs({
@@ -18,6 +19,7 @@ const { values: opts } = parseArgs({
     size: { type: 'string' },
     steps: { type: 'string', default: '3' },
     infer: { type: 'boolean', default: false },
+    folded: { type: 'boolean', default: false },
     'no-fuse': { type: 'boolean', default: false },
   },
 });
@@ -50,13 +52,15 @@ const { model, x, y, batch, size } = benchSetup(opts.model, {
   size: opts.size,
   fuse: !opts['no-fuse'],
 });
-const step = opts.infer
-  ? async () => {
-      const out = model.predict(x, { batchSize: batch });
-      out.dataSync();
-      out.dispose();
-    }
-  : () => model.trainOnBatch(x, y);
+const inferred = opts.folded ? foldBatchNorm(model).model : model;
+const step =
+  opts.infer || opts.folded
+    ? async () => {
+        const out = inferred.predict(x, { batchSize: batch });
+        out.dataSync();
+        out.dispose();
+      }
+    : () => model.trainOnBatch(x, y);
 await step();
 await step();
 recording = true;
@@ -67,7 +71,7 @@ const nativeMs = [...calls.values()].reduce((sum, e) => sum + e.ms, 0) / steps;
 console.log(
   JSON.stringify({
     model: opts.model,
-    mode: opts.infer ? 'inference' : 'training',
+    mode: opts.folded ? 'folded inference' : opts.infer ? 'inference' : 'training',
     batch,
     size,
     step_ms: Math.round(stepMs),

@@ -53,11 +53,19 @@ static Napi::Value PrimitiveCacheState(const Napi::CallbackInfo& info) {
   result.Set("limit", static_cast<double>(cache.limit()));
   result.Set("hits", cache.hits());
   result.Set("misses", cache.misses());
+  result.Set("weightCopies", static_cast<double>(weight_copies()));
   return result;
 }
 
 static Napi::Value ClearPrimitiveCache(const Napi::CallbackInfo& info) {
   PrimitiveCache::instance().clear();
+  clear_weight_copies();
+  return info.Env().Undefined();
+}
+
+// forgetWeights(version): the tensor whose data has this version was disposed of.
+static Napi::Value ForgetWeights(const Napi::CallbackInfo& info) {
+  forget_weights(info[0].As<Napi::Number>().DoubleValue());
   return info.Env().Undefined();
 }
 
@@ -78,6 +86,10 @@ static Napi::Value Guarded(const Napi::CallbackInfo& info) {
     return F(info);
   } catch (const dnnl::error& e) {
     throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("onednn addon: ") + e.what());
   }
 }
 
@@ -99,6 +111,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("primitiveCache", Napi::Function::New(env, PrimitiveCacheState));
   exports.Set("clearPrimitiveCache", Napi::Function::New(env, ClearPrimitiveCache));
   exports.Set("convLayout", Napi::Function::New(env, ConvLayout));
+  exports.Set("forgetWeights", Napi::Function::New(env, ForgetWeights));
   exports.Set("conv2d", Napi::Function::New(env, Guarded<Conv2D>));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Guarded<Conv2DBackpropInput>));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Guarded<Conv2DBackpropFilter>));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <dnnl.hpp>
+#include <string>
 
 namespace onednn_compat {
 
@@ -12,24 +13,42 @@ using dnnl::memory;
 using dnnl::primitive_attr;
 using dnnl::prop_kind;
 
+// `impl`: the implementation to take, counted in oneDNN's order (0: the one it prefers); `*found`
+// is set false when there are fewer. In 2.x the iterator behind next_impl() reads the operation
+// descriptor, so it has to advance here, while that descriptor lives.
 inline dnnl::convolution_forward::primitive_desc conv_forward_pd(
     const engine& eng, prop_kind prop, const memory::desc& src, const memory::desc& weights,
     const memory::desc* bias, const memory::desc& dst, const memory::dims& strides,
     const memory::dims& dilates, const memory::dims& pad_l, const memory::dims& pad_r,
-    const primitive_attr& attr) {
+    const primitive_attr& attr, int impl = 0, bool* found = nullptr,
+    algorithm alg = algorithm::convolution_direct) {
+  // Implementations are counted by name: oneDNN may list one kernel more than once (variants of
+  // it for other ISAs that fall back to the same code).
+  auto advance = [&](dnnl::convolution_forward::primitive_desc pd) {
+    bool ok = true;
+    for (int i = 0; i < impl && ok; i++) {
+      const std::string previous = pd.impl_info_str();
+      do {
+        ok = pd.next_impl();
+      } while (ok && previous == pd.impl_info_str());
+    }
+    if (found) *found = ok;
+    return pd;
+  };
 #if DNNL_VERSION_MAJOR >= 3
   if (bias)
-    return {eng, prop, algorithm::convolution_direct, src, weights, *bias, dst, strides, dilates, pad_l, pad_r, attr};
-  return {eng, prop, algorithm::convolution_direct, src, weights, dst, strides, dilates, pad_l, pad_r, attr};
+    return advance({eng, prop, alg, src, weights, *bias, dst, strides, dilates, pad_l, pad_r,
+                    attr});
+  return advance({eng, prop, alg, src, weights, dst, strides, dilates, pad_l, pad_r, attr});
 #else
   if (bias) {
-    dnnl::convolution_forward::desc d(prop, algorithm::convolution_direct, src, weights, *bias, dst, strides,
+    dnnl::convolution_forward::desc d(prop, alg, src, weights, *bias, dst, strides,
                                       dilates, pad_l, pad_r);
-    return {d, attr, eng};
+    return advance({d, attr, eng});
   }
-  dnnl::convolution_forward::desc d(prop, algorithm::convolution_direct, src, weights, dst, strides, dilates, pad_l,
+  dnnl::convolution_forward::desc d(prop, alg, src, weights, dst, strides, dilates, pad_l,
                                     pad_r);
-  return {d, attr, eng};
+  return advance({d, attr, eng});
 #endif
 }
 
@@ -106,5 +125,13 @@ inline void append_eltwise(dnnl::post_ops& ops, algorithm alg, float alpha, floa
   ops.append_eltwise(1.0f, alg, alpha, beta);
 #endif
 }
+
+// Binary post-op: dst = op(..., src1) with src1 described by `src1` (same signature in 2.x and 3.x).
+inline void append_binary(dnnl::post_ops& ops, algorithm alg, const memory::desc& src1) {
+  ops.append_binary(alg, src1);
+}
+
+// Sum post-op: dst = op(...) + scale * dst (same signature in 2.x and 3.x).
+inline void append_sum(dnnl::post_ops& ops, float scale) { ops.append_sum(scale); }
 
 }  // namespace onednn_compat

@@ -144,8 +144,39 @@ void reduce_krk(const float* x, float* out, int64_t k1, int64_t r, int64_t k2, i
     }
     return;
   }
-  // Columns: split the reduced rows among threads, each with its own partial row, then combine.
   const int threads = (k1 * r * k2 > kParallelThreshold) ? omp_get_max_threads() : 1;
+  // Columns of many outer blocks (a global average pool over a batch): one block per thread at a
+  // time, each summed row by row in double, in one parallel region rather than one per block (the
+  // same bits for a given thread count, as below).
+  if (k1 >= threads && threads > 1) {
+#pragma omp parallel num_threads(threads)
+    {
+      std::vector<double> acc(static_cast<size_t>(k2));
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < k1; i++) {
+        const float* base = x + i * r * k2;
+        float* o = out + i * k2;
+        if (extremum) {
+          std::memcpy(o, base, sizeof(float) * k2);
+          for (int64_t j = 1; j < r; j++) {
+            const float* row = base + j * k2;
+            for (int64_t c = 0; c < k2; c++)
+              o[c] = op == kMaxReduce ? (row[c] > o[c] || std::isnan(row[c]) ? row[c] : o[c])
+                                      : (row[c] < o[c] || std::isnan(row[c]) ? row[c] : o[c]);
+          }
+          continue;
+        }
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t j = 0; j < r; j++) {
+          const float* row = base + j * k2;
+          for (int64_t c = 0; c < k2; c++) acc[c] += row[c];
+        }
+        for (int64_t c = 0; c < k2; c++) o[c] = static_cast<float>(acc[c] * scale);
+      }
+    }
+    return;
+  }
+  // Columns: split the reduced rows among threads, each with its own partial row, then combine.
   for (int64_t i = 0; i < k1; i++) {
     const float* base = x + i * r * k2;
     std::vector<double> partial(static_cast<size_t>(threads * k2));

@@ -1,6 +1,7 @@
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { backend_util, DataId } from '@tensorflow/tfjs-core';
 import { markEscaped, release } from './buffer-pool';
+import { releaseDataVersion } from './data';
 import { requireAddon } from './native';
 
 /**
@@ -28,7 +29,12 @@ export class OneDnnBackend extends MathBackendCPU {
   override disposeData(dataId: DataId, force = false): boolean {
     const values = this.data.get(dataId)?.values;
     const released = super.disposeData(dataId, force);
-    if (released && !this.data.has(dataId)) release(values);
+    if (released && !this.data.has(dataId)) {
+      release(values);
+      // Reordered copies of convolution weights made from this data (see dataVersion).
+      const version = releaseDataVersion(dataId as object);
+      if (version !== undefined) requireAddon().forgetWeights(version);
+    }
     return released;
   }
 }

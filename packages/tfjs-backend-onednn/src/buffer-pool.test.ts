@@ -44,6 +44,20 @@ describeNative('output buffer recycling', () => {
     tf.dispose([a, ...parts]);
   });
 
+  it('a whole-tensor slice shares the data, which is recycled only when both are released', () => {
+    const a = tf.relu(t([4, 256], 5));
+    const values = valuesOf(a);
+    const whole = tf.slice(a, [0, 0], [4, 256]);
+    expect(valuesOf(whole)).toBe(values);
+    const copy = Float32Array.from(values);
+    a.dispose();
+    // a's array must not be handed out while `whole` still reads it.
+    const others = [0, 1, 2].map((i) => tf.relu(t([4, 256], 20 + i)));
+    expect(others.map(valuesOf)).not.toContain(values);
+    expect(Array.from(whole.dataSync())).toEqual(Array.from(copy));
+    tf.dispose([whole, ...others]);
+  });
+
   it('keeps casts to the same dtype recyclable, but not casts to complex64 (which share the array)', () => {
     const a = tf.relu(t([4, 256], 6));
     tf.cast(a, 'float32').dispose();

@@ -34,14 +34,22 @@ export function getThreads(): number | undefined {
 
 /**
  * oneDNN primitives (with their staging buffers) are kept per op and shape; beyond `limit` entries
- * the least recently used are freed. Undefined when the addon is unavailable.
+ * the least recently used are freed. `weightCopies`: weight tensors whose convolution-layout copy
+ * is kept (one per live tensor used as a filter in inference; freed with the tensor). Undefined
+ * when the addon is unavailable.
  */
 export function primitiveCacheUsage():
-  | { entries: number; limit: number; hits: number; misses: number }
+  | { entries: number; limit: number; hits: number; misses: number; weightCopies: number }
   | undefined {
   const state = loadAddon()?.primitiveCache();
   return state
-    ? { entries: state.size, limit: state.limit, hits: state.hits, misses: state.misses }
+    ? {
+        entries: state.size,
+        limit: state.limit,
+        hits: state.hits,
+        misses: state.misses,
+        weightCopies: state.weightCopies,
+      }
     : undefined;
 }
 
@@ -94,7 +102,7 @@ export const capabilities = {
   convLayouts: CONV_LAYOUTS as readonly ConvLayout[],
   setConvLayout,
   precisions: ['fp32'] as readonly string[],
-  /** The fused kernels registered natively (ours, `ResNet*`, and tfjs's `Fused*`), e.g. `ResNetBatchNormReLU`. */
+  /** The fused kernels registered natively (ours, `ResNet*`, and tfjs's `Fused*`), e.g. `ResNetFusedConv2D`. */
   get fusedKernels(): string[] {
     return NATIVE_KERNELS.map((k) => k.kernelName).filter((name) => /^ResNet|Fused/.test(name));
   },

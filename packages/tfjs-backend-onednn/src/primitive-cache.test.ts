@@ -36,6 +36,23 @@ describeNative('primitive cache', () => {
     }
   });
 
+  it('keeps one reordered copy of each filter tensor, reused by every layer, freed with the tensor', async () => {
+    await tf.setBackend('onednn');
+    clearPrimitiveCache();
+    const x = seededTensor([2, 8, 8, 16], 1) as tf.Tensor4D;
+    const filters = [2, 3].map((seed) => seededTensor([3, 3, 16, 16], seed) as tf.Tensor4D);
+    // Two layers of the same shape share one primitive; each keeps its own weights.
+    const run = () => tf.tidy(() => filters.map((w) => tf.conv2d(x, w, 1, 'same').dataSync()));
+    const first = run();
+    expect(primitiveCacheUsage()!.weightCopies).toBe(2);
+    const second = run();
+    expect(primitiveCacheUsage()!.weightCopies).toBe(2);
+    expect(second).toEqual(first);
+    tf.dispose(filters);
+    expect(primitiveCacheUsage()!.weightCopies).toBe(0);
+    x.dispose();
+  });
+
   it('refuses a limit that is not an integer from 1 to 1e9', () => {
     expect(() => setPrimitiveCacheLimit(0)).toThrow('entries: expected an integer from 1 to 1e9, got 0');
     expect(() => setPrimitiveCacheLimit(2.5)).toThrow('entries: expected an integer from 1 to 1e9, got 2.5');

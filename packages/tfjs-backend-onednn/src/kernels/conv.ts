@@ -8,7 +8,7 @@ import {
   type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { float32Of, outputArray, sizeOf } from '../data';
+import { dataVersion, float32Of, outputArray, sizeOf } from '../data';
 import { requireAddon } from '../native';
 import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
 
@@ -96,7 +96,67 @@ function conv2dImpl(args: KernelArgs, fused: boolean): TensorInfo | TensorInfo[]
     !preluActivationWeights;
   if (!native) return cpuKernel(fused ? FusedConv2D : Conv2D, args);
   const out = outputArray(sizeOf(info.outShape));
-  requireAddon().conv2d(convParams(info), xs, ws, bs, out, activation, attrs.leakyreluAlpha ?? 0.2);
+  requireAddon().conv2d(
+    convParams(info),
+    xs,
+    ws,
+    bs,
+    out,
+    activation,
+    attrs.leakyreluAlpha ?? 0.2,
+    dataVersion(filter!),
+  );
+  return backend.makeTensorInfo(info.outShape, 'float32', out);
+}
+
+/**
+ * The inference kernel of @resnet-ts/resnet-core's ResNetFusedConv2D layer (its contract: same
+ * name, inputs and attrs): activation(conv(x) + bias + shortcut), the shortcut optionally
+ * subsampled and zero-padded along the channels (option A), in one oneDNN convolution with a sum
+ * post-op. Inputs x, filter, bias?, shortcut?; attrs strides, pad ('same', 'valid' or explicit
+ * NHWC pairs), dilations, activation, shortcutStrides, shortcutChannelsBefore. No gradient
+ * (inference only: the layer runs tfjs ops when training).
+ */
+export const FUSED_CONV2D = 'ResNetFusedConv2D';
+
+type FusedConvAttrs = ConvAttrs & { shortcutStrides?: number; shortcutChannelsBefore?: number };
+
+function fusedConv2d(args: KernelArgs): TensorInfo {
+  const backend = args.backend as MathBackendCPU;
+  const { x, filter, bias, shortcut } = args.inputs as Record<string, TensorInfo | undefined>;
+  const attrs = args.attrs as unknown as FusedConvAttrs;
+  const info = convInfoOf(x!.shape, filter!.shape, { ...attrs, dataFormat: 'NHWC' }, attrs.dilations);
+  const activation = ACTIVATIONS[attrs.activation ?? 'linear'];
+  const xs = float32Of(backend, x!);
+  const ws = float32Of(backend, filter!);
+  const bs = bias ? float32Of(backend, bias) : null;
+  const ss = shortcut ? float32Of(backend, shortcut) : null;
+  if (!xs || !ws || bs === undefined || ss === undefined || activation === undefined) {
+    throw new Error(`${FUSED_CONV2D}: expected float32 NHWC tensors and a linear or fused activation`);
+  }
+  let shortcutParams: Int32Array | null = null;
+  if (shortcut) {
+    const [batch, height, width, channels] = shortcut.shape as number[];
+    const stride = attrs.shortcutStrides ?? 1;
+    const before = attrs.shortcutChannelsBefore ?? 0;
+    if (shortcut.shape.length !== 4 || batch !== info.batchSize) {
+      throw new Error(`${FUSED_CONV2D}: shortcut of shape [${shortcut.shape}] for output [${info.outShape}]`);
+    }
+    shortcutParams = Int32Array.from([height!, width!, channels!, stride, before]);
+  }
+  const out = outputArray(sizeOf(info.outShape));
+  requireAddon().conv2d(
+    convParams(info),
+    xs,
+    ws,
+    bs,
+    out,
+    activation,
+    attrs.leakyreluAlpha ?? 0.2,
+    dataVersion(filter!),
+    ss,
+    shortcutParams,
+  );
   return backend.makeTensorInfo(info.outShape, 'float32', out);
 }
 
@@ -129,6 +189,7 @@ function conv2dBackpropFilter(args: KernelArgs): TensorInfo | TensorInfo[] {
 export const convKernels: KernelConfig[] = [
   onednnKernel(Conv2D, (args) => conv2dImpl(args, false)),
   onednnKernel(FusedConv2D, (args) => conv2dImpl(args, true)),
+  onednnKernel(FUSED_CONV2D, fusedConv2d),
   onednnKernel(Conv2DBackpropInput, conv2dBackpropInput),
   onednnKernel(Conv2DBackpropFilter, conv2dBackpropFilter),
 ];

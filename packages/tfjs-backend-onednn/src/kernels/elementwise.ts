@@ -181,6 +181,12 @@ const sliceKernel = onednnKernel(Slice, (args: KernelArgs) => {
   const xv = float32Of(backend, x!);
   if (!xv || x!.shape.length === 0) return cpuKernel(Slice, args);
   const [begin, size] = sliceBeginAndSize(x!.shape, attrs.begin, attrs.size);
+  if (begin.every((b) => b === 0) && size.every((s, i) => s === x!.shape[i])) {
+    // The whole tensor (tfjs-layers' predict slices its one batch out of the input): share the
+    // data, as the cpu backend's Identity does; tensor data is immutable, so no copy is needed.
+    backend.incRef(x!.dataId);
+    return { dataId: x!.dataId, shape: size, dtype: x!.dtype };
+  }
   const out = outputArray(sizeOf(size));
   if (out.length > 0) requireAddon().slice(xv, dims(x!.shape), dims(begin), out, dims(size));
   return backend.makeTensorInfo(size, 'float32', out);
