@@ -771,6 +771,58 @@ describe('resnet scrape', () => {
     }
   });
 
+  it('--max-megapixels refuses a larger image from its header as a decompression bomb', async () => {
+    const { createServer } = await import('node:http');
+    const image = (width: number, height: number) =>
+      encodeImage(
+        { data: new Uint8Array(width * height * 3).map((_, i) => (i * 7) % 251), width, height, channels: 3 },
+        'jpeg',
+      );
+    const files: Record<string, Uint8Array> = {
+      '/big.jpg': await image(1200, 1000),
+      '/small.jpg': await image(40, 40),
+    };
+    const server = createServer((req, res) => {
+      const body = files[req.url ?? ''];
+      res.writeHead(body ? 200 : 404, body ? { 'content-type': 'image/jpeg' } : {});
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    try {
+      const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-'));
+      await mkdir(path.join(root, 'urls'));
+      await writeFile(path.join(root, 'urls', 'n01440764.txt'), `${base}/big.jpg\n${base}/small.jpg\n`);
+      const io = testIo();
+      const code = await run(
+        [
+          'scrape',
+          '--wnids',
+          'n01440764',
+          '--per-class',
+          '1',
+          '--url-source',
+          path.join(root, 'urls'),
+          '--out',
+          path.join(root, 'out'),
+          '--max-megapixels',
+          '1',
+          '--decode-memory',
+          '64',
+          '--json',
+        ],
+        io.io,
+      );
+      expect(io.err()).toBe('');
+      expect(code).toBe(0);
+      const report = JSON.parse(io.out());
+      expect(report.classes.n01440764).toMatchObject({ saved: 1 });
+      expect(report.stats.other.failures).toEqual({ 'decompression-bomb': 1 });
+    } finally {
+      server.close();
+    }
+  });
+
   it("random classes from --class-info need the seed's minimum of URLs, unless --min-urls says otherwise", async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-'));
     const info = path.join(root, 'info.json');

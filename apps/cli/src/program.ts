@@ -250,6 +250,16 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--retries <n>', 'retries of transient failures (default 2)', integer)
     .option('--min-size <pixels>', 'minimum width and height (default 32)', positiveInteger)
     .option(
+      '--max-megapixels <n>',
+      'larger images fail as decompression-bomb, read from the header before decoding (default 50)',
+      positiveInteger,
+    )
+    .option(
+      '--decode-memory <MiB>',
+      'decoded pixels held at once across checks (default 1024, at most a quarter of RAM)',
+      positiveInteger,
+    )
+    .option(
       '--resize-shorter <pixels>',
       'shrink so the shorter side is at most this, re-encode JPEG',
       positiveInteger,

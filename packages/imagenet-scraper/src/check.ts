@@ -1,41 +1,56 @@
 import os from 'node:os';
 import { fail } from './errors';
-import { Semaphore } from './limits';
+import { Semaphore, WeightedSemaphore } from './limits';
 import type { Settings } from './options';
 import type { Checked, Outcome, Verdict } from './stages';
-import { resizeImage, type ValidateOptions, validateImage } from './validate';
-
-const MAX_PIXELS = 100_000_000;
+import { decodeImage, type Inspection, inspectImage, resizeImage, type ValidateOptions } from './validate';
 
 /** Stage 3, per body: validation (a full decode) and the optional resize, before anything is written. */
 export type Check = (bytes: Buffer) => Promise<Verdict>;
 
-/** Full decodes are CPU- and memory-heavy: at most 2 per core at once, however many downloads. */
+/**
+ * Full decodes are CPU- and memory-heavy: at most 2 per core at once, however many downloads, and
+ * their decoded pixels within `decodeMemoryBytes` (a few huge images wait for each other instead
+ * of taking gigabytes together). The header is read first, so the size is known before decoding.
+ */
 export function createCheck(settings: Settings): Check {
   const decodes = new Semaphore(Math.max(2, os.availableParallelism() * 2));
+  const memory = new WeightedSemaphore(settings.decodeMemoryBytes);
   const limits: ValidateOptions = {
     minBytes: settings.minBytes,
     minWidth: settings.minWidth,
     minHeight: settings.minHeight,
-    maxPixels: MAX_PIXELS,
+    maxPixels: settings.maxPixels,
     placeholderHashes: new Set(settings.placeholderHashes),
   };
   return async (bytes) => {
-    const release = await decodes.acquire();
+    const inspected = await inspectImage(bytes, limits);
+    if ('ok' in inspected) {
+      const failure = { kind: inspected.kind, message: inspected.message };
+      return { status: 'failed', failure, bytes: bytes.length, sha256: inspected.sha256 };
+    }
+    // Memory first, then a CPU slot: a slot is never held while waiting for memory.
+    const releaseMemory = await memory.acquire(inspected.decodeBytes);
     try {
-      return await checkBody(bytes, limits, settings.resize);
+      const release = await decodes.acquire();
+      try {
+        return await checkBody(bytes, inspected, limits, settings.resize);
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      releaseMemory();
     }
   };
 }
 
 async function checkBody(
   bytes: Buffer,
+  inspected: Inspection,
   limits: ValidateOptions,
   resize: Settings['resize'],
 ): Promise<Verdict> {
-  const valid = await validateImage(bytes, limits);
+  const valid = await decodeImage(bytes, inspected, limits);
   if (!valid.ok) {
     const failure = { kind: valid.kind, message: valid.message };
     return { status: 'failed', failure, bytes: bytes.length, sha256: valid.sha256 };

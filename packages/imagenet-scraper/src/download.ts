@@ -1,6 +1,6 @@
 import { Agent } from 'undici';
 import { fetchImage } from './fetch';
-import { KeyedSemaphore } from './limits';
+import { HostGate, KeyedSemaphore } from './limits';
 import type { Settings } from './options';
 import type { Fetched } from './stages';
 
@@ -18,7 +18,10 @@ const hostOf = (url: string) => {
   }
 };
 
-/** Keep-alive pools with `perHost` connections, and at most `perHost` requests per host at once. */
+/**
+ * Keep-alive pools with `perHost` connections, at most `perHost` requests per host at once, and a
+ * host's Retry-After honoured by every request to it.
+ */
 export function createDownloader(settings: Settings): Downloader {
   const agent = new Agent({
     connections: settings.perHost,
@@ -33,6 +36,11 @@ export function createDownloader(settings: Settings): Downloader {
     dispatcher: agent,
     userAgent: settings.userAgent,
     timeoutMs: settings.timeoutMs,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    headersTimeoutMs: settings.headersTimeoutMs,
+    bodyTimeoutMs: settings.bodyTimeoutMs,
+    // One for the run: a host's Retry-After holds back every slot, not only the URL that got it.
+    hosts: new HostGate(),
     maxBytes: settings.maxBytes,
     maxRedirects: settings.maxRedirects,
     retries: settings.retries,

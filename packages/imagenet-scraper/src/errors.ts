@@ -18,6 +18,7 @@ export type ErrorKind =
   | 'too-small'
   | 'not-image'
   | 'corrupt'
+  | 'decompression-bomb'
   | 'small-dimensions'
   | 'placeholder'
   | 'duplicate';
@@ -50,6 +51,8 @@ const failure = (kind: ErrorKind, message: string, status?: number): Failure =>
 /** The first line of an error's message (sharp's run on over several). */
 export const firstLine = (error: unknown): string => (error as Error).message.split('\n')[0] ?? 'undecodable';
 
+const megapixels = (pixels: number) => String(Math.round(pixels / 1e5) / 10);
+
 /** One constructor per way a URL fails; the message is the manifest's `message`. */
 export const fail = {
   notUrl: (url: string) => failure('invalid-url', `not a URL: ${url}`),
@@ -64,13 +67,20 @@ export const fail = {
   declaredTooLarge: (declared: number, max: number) =>
     failure('too-large', `content-length ${declared} > ${max}`, 200),
   bodyTooLarge: (max: number) => failure('too-large', `body over ${max} bytes`, 200),
-  timeout: (code: string) => failure('timeout', `timed out (${code})`),
+  /** `what`: which limit ran out, and after how long ("no response headers within 15 s"). */
+  timeout: (what: string) => failure('timeout', `timed out: ${what}`),
   shortBody: () => failure('network', 'body shorter than its content-length'),
   network: (code: string) => failure('network', code),
   tooSmall: (bytes: number, min: number) => failure('too-small', `${bytes} bytes < ${min}`),
   notImage: () => failure('not-image', 'no JPEG, PNG, GIF or WebP signature'),
   knownPlaceholder: () => failure('placeholder', 'a known placeholder image'),
   corrupt: (error: unknown) => failure('corrupt', firstLine(error)),
+  /** More pixels than `maxPixels`: refused from the header, before any decode. */
+  decompressionBomb: (width: number, height: number, maxPixels: number) =>
+    failure(
+      'decompression-bomb',
+      `${width}×${height} = ${megapixels(width * height)} MP > the ${megapixels(maxPixels)} MP limit (maxPixels)`,
+    ),
   unresizable: (error: unknown) => failure('corrupt', `resize: ${firstLine(error)}`),
   smallDimensions: (width: number, height: number, minWidth: number, minHeight: number) =>
     failure('small-dimensions', `${width}×${height} < ${minWidth}×${minHeight}`),

@@ -15,6 +15,7 @@ export {
   type UrlStatus,
 } from './errors';
 export { type FetchOptions, type FetchOutcome, fetchImage, parseRetryAfter } from './fetch';
+export { type LockHolder, OutputLockedError } from './lock';
 export { type ManifestEntry, readManifest } from './manifest';
 export { USER_AGENT } from './options';
 export { IMAGE_FILE, imageFileName, safeFolderName } from './paths';
@@ -25,8 +26,8 @@ export {
   type ScrapeReport,
   scrape,
 } from './scrape';
-export { loadUrls, parseUrlSource, type UrlSource } from './sources';
-export { type GroupStats, ScrapeStats } from './stats';
+export { loadUrls, parseUrlSource, type UrlListOptions, type UrlSource } from './sources';
+export { type CumulativeStats, type GroupStats, ScrapeStats } from './stats';
 export {
   type ImageFormat,
   type ResizeOptions,

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /** A counting semaphore: at most `size` holders at once. */
 export class Semaphore {
   private free: number;
@@ -16,6 +18,35 @@ export class Semaphore {
   }
 }
 
+/**
+ * A budget shared by weight (bytes of decoded pixels): holders' weights never sum past `capacity`,
+ * except one heavier than the whole budget, which runs alone. First come, first served, so a heavy
+ * request is not starved by light ones.
+ */
+export class WeightedSemaphore {
+  private free: number;
+  private readonly waiting: { weight: number; resolve: () => void }[] = [];
+  constructor(private readonly capacity: number) {
+    this.free = capacity;
+  }
+  async acquire(weight: number): Promise<() => void> {
+    const w = Math.min(Math.max(0, weight), this.capacity);
+    if (this.waiting.length === 0 && this.free >= w) this.free -= w;
+    else await new Promise<void>((resolve) => this.waiting.push({ weight: w, resolve }));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.free += w;
+      for (let next = this.waiting[0]; next && this.free >= next.weight; next = this.waiting[0]) {
+        this.waiting.shift();
+        this.free -= next.weight;
+        next.resolve();
+      }
+    };
+  }
+}
+
 /** One semaphore of `size` per key (a host), made on first use. */
 export class KeyedSemaphore {
   private readonly semaphores = new Map<string, Semaphore>();
@@ -27,5 +58,35 @@ export class KeyedSemaphore {
       this.semaphores.set(key, semaphore);
     }
     return semaphore.acquire();
+  }
+}
+
+/**
+ * Per host, the moment before which no request may start: a Retry-After holds back every request
+ * to that host, not only the URL that got it. Shared by all of a run's download slots.
+ */
+export class HostGate {
+  private readonly until = new Map<string, number>();
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Holds requests to `host` back for `ms` from now; never shortens a longer hold. */
+  defer(host: string, ms: number): void {
+    const until = this.now() + ms;
+    if (until > (this.until.get(host) ?? 0)) this.until.set(host, until);
+  }
+
+  /** How long `host` is still held back, ms (0: free). */
+  heldFor(host: string): number {
+    const until = this.until.get(host);
+    if (until === undefined) return 0;
+    const ms = until - this.now();
+    if (ms <= 0) this.until.delete(host);
+    return Math.max(0, ms);
+  }
+
+  /** Resolves once `host` may be asked; rejects when `signal` aborts first. */
+  async wait(host: string, signal?: AbortSignal): Promise<void> {
+    // A loop: another slot may extend the hold while this one sleeps.
+    for (let ms = this.heldFor(host); ms > 0; ms = this.heldFor(host)) await sleep(ms, undefined, { signal });
   }
 }

@@ -2,7 +2,7 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic';
 import type { ScrapeProgress } from './scrape';
 import type { ScrapeObserver, Settled } from './stages';
-import { ScrapeStats } from './stats';
+import { type CumulativeStats, cumulativeStats, ScrapeStats } from './stats';
 
 /** Tells each observer, in turn, of a settled URL. */
 export async function notify(observers: ScrapeObserver[], event: Settled): Promise<void> {
@@ -13,9 +13,20 @@ export async function closeAll(observers: ScrapeObserver[]): Promise<void> {
   for (const observer of observers) await observer.close?.();
 }
 
-/** Counts every settled URL; `stats.json` is rewritten every `everyMs` and at the end. */
-export function statsObserver(stats: ScrapeStats, file: string, everyMs: number): ScrapeObserver {
-  const write = () => writeFileAtomic(file, JSON.stringify(stats, null, 2)).catch(() => undefined);
+/**
+ * Counts every settled URL; `stats.json` (the earlier runs' totals plus this run's) is rewritten
+ * every `everyMs` and at the end.
+ */
+export function statsObserver(
+  stats: ScrapeStats,
+  file: string,
+  everyMs: number,
+  previous?: CumulativeStats,
+): ScrapeObserver {
+  const write = () =>
+    writeFileAtomic(file, JSON.stringify(cumulativeStats(previous, stats.toJSON()), null, 2)).catch(
+      () => undefined,
+    );
   const timer = setInterval(() => void write(), everyMs);
   return {
     settled: ({ entry, timeMs }) =>

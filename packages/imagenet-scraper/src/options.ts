@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { notPositiveInteger, ScrapeConfigError } from './errors';
 import type { ScrapeOptions } from './scrape';
 
@@ -5,7 +6,7 @@ export const USER_AGENT =
   'resnet-ts-imagenet-scraper/0.1 (+https://github.com/resnet-ts/resnet-ts; dataset research)';
 
 /** Every option's default, in one place. */
-const DEFAULTS = {
+export const DEFAULTS = {
   flickrOnly: false,
   concurrency: 64,
   perHost: 8,
@@ -17,6 +18,10 @@ const DEFAULTS = {
   minBytes: 1000,
   minWidth: 32,
   minHeight: 32,
+  // 50 MP (8,660 × 5,770) passes a 48 MP phone photo; far beyond what a dataset image needs.
+  maxPixels: 50_000_000,
+  // Decoded pixels held at once: 1 GiB, or a quarter of a smaller machine's memory.
+  decodeMemoryBytes: Math.min(2 ** 30, Math.floor(os.totalmem() / 4)),
   maxRedirects: 5,
   retries: 2,
   backoffMs: 500,
@@ -41,8 +46,8 @@ export function resolveOptions(options: ScrapeOptions): Settings {
   }
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const settings = { ...DEFAULTS, ...defined } as Settings;
-  // Zero would leave every download waiting for a slot that never frees.
-  for (const name of ['concurrency', 'perHost'] as const) {
+  // Zero would leave every download waiting for a slot that never frees (or refuse every image).
+  for (const name of ['concurrency', 'perHost', 'maxPixels', 'decodeMemoryBytes'] as const) {
     if (!isPositiveInteger(settings[name])) throw notPositiveInteger(name, settings[name]);
   }
   return settings;

@@ -35,6 +35,8 @@ export interface StateLayout {
   folders: string;
   stats: string;
   debugCsv: string;
+  /** Held by the run using the folder (pid, host, start time). */
+  lock: string;
   manifest(wnid: string): string;
   /** The temp file of a class's `index`-th pending URL. */
   tempFile(wnid: string, index: number): string;
@@ -51,6 +53,7 @@ export function stateLayout(out: string): StateLayout {
     folders: path.join(root, 'folders.json'),
     stats: path.join(root, 'stats.json'),
     debugCsv: path.join(root, 'debug.csv'),
+    lock: path.join(root, 'lock'),
     manifest: (wnid) => path.join(manifests, `${wnid}.jsonl`),
     tempFile: (wnid, index) => path.join(temp, `${wnid}-${index}-${process.pid}`),
   };

@@ -7,7 +7,7 @@ import { FolderSink } from './commit';
 import { fail } from './errors';
 import { manifestLine } from './manifest';
 import { stateLayout } from './paths';
-import { type Pipeline, runClass } from './pipeline';
+import { LOOKAHEAD, type Pipeline, runClass, windowSize } from './pipeline';
 import type { CheckedImage, ClassWork, CommitSink, Fetched, Outcome, Settled, Verdict } from './stages';
 
 const tench = { wnid: 'n01440764', name: 'tench' };
@@ -42,11 +42,15 @@ function fakes(urls: string[], overrides: Partial<Pipeline> = {}, delay = revers
     seen.maxRunning = Math.max(seen.maxRunning, running);
     const ms = delay(urls.indexOf(url), urls.length);
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
       const cancel = () => {
         clearTimeout(timer);
         resolve();
       };
+      // Removed when done: a class's signal outlives many downloads.
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', cancel);
+        resolve();
+      }, ms);
       signal.addEventListener('abort', cancel, { once: true });
     });
     running--;
@@ -108,8 +112,36 @@ describe('the pipeline, stage by stage', () => {
     const { pipeline, commits, unneeded, seen } = fakes(urls, { perClass: 1 }, forward);
     await runClass(pipeline, work(urls, { unneeded: new Set(['g']) }));
     expect(commits.map((o) => o.url)).toEqual(['a']);
-    expect(seen.cancelled).toBe(3);
+    expect(seen.cancelled).toBe(LOOKAHEAD); // a quota of 1 starts 1 + LOOKAHEAD, not `concurrency`
     expect(unneeded).toEqual([['bad-b', 'dup-a', 'c', 'd', 'e', 'f']]);
+  });
+
+  it('starts no more downloads than the remaining quota needs, plus a small lookahead', async () => {
+    const many = Array.from({ length: 48 }, (_, i) => `u${i}`);
+    let started = 0;
+    const { pipeline, commits } = fakes(many, { perClass: 3, concurrency: 16 }, forward);
+    const download = pipeline.download;
+    pipeline.download = (url, signal) => {
+      started++;
+      return download(url, signal);
+    };
+    await runClass(pipeline, work(many));
+    expect(commits.filter((o) => o.status === 'ok')).toHaveLength(3);
+    expect(started).toBe(3 + LOOKAHEAD);
+  });
+
+  it('widens the window as failures come in, and still fills the quota', async () => {
+    const list = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? `bad-${i}` : `u${i}`));
+    const { pipeline, commits, seen } = fakes(list, { perClass: 6, concurrency: 16 }, forward);
+    const report = await runClass(pipeline, work(list));
+    expect(report).toMatchObject({ saved: 6, short: false });
+    expect(commits.map((o) => o.url).slice(-1)).toEqual(['u11']); // the first six good ones, in order
+    expect(seen.maxRunning).toBeGreaterThan(6 + LOOKAHEAD); // half fail: more than the optimistic start
+    expect(seen.maxRunning).toBeLessThanOrEqual(16);
+    expect(windowSize(16, 3, 0, 0)).toBe(5);
+    expect(windowSize(16, 3, 10, 5)).toBe(8); // half succeed: twice the need, plus the lookahead
+    expect(windowSize(16, 100, 0, 0)).toBe(16);
+    expect(windowSize(16, 3, 100, 0)).toBe(16);
   });
 
   it('tells the observers of every tried URL, after its commit, with its status', async () => {

@@ -35,6 +35,20 @@ async function checkUrl(
   return { url, index, timeMs: since(fetched.startedAt), ...verdict };
 }
 
+/** Downloads started beyond what the quota needs at the class's success rate so far. */
+export const LOOKAHEAD = 2;
+
+/**
+ * How many downloads a class keeps going: what its remaining quota needs at the success rate seen
+ * so far (optimistic until the first results), plus a small lookahead, so that failures are
+ * replaced early but a nearly full class does not start downloads it will throw away (a quota of
+ * 3 against a good list starts 5, not `concurrency`).
+ */
+export function windowSize(concurrency: number, needed: number, tried: number, ok: number): number {
+  const rate = (ok + 1) / (tried + 1);
+  return Math.max(1, Math.min(concurrency, Math.ceil(needed / rate) + LOOKAHEAD));
+}
+
 /**
  * One class through stages 2–4: a sliding window of downloads over its pending URLs, each judged
  * and committed strictly in list order until the class has `perClass` images; then what is still
@@ -45,9 +59,11 @@ export async function runClass(pipeline: Pipeline, work: ClassWork): Promise<Cla
   const classAbort = new AbortController();
   const signal = pipeline.signal ? AbortSignal.any([pipeline.signal, classAbort.signal]) : classAbort.signal;
   let saved = work.saved;
+  let tried = 0;
+  let ok = 0;
   const window = new OrderedWindow(
     work.pending.length,
-    pipeline.concurrency,
+    () => windowSize(pipeline.concurrency, perClass - saved, tried, ok),
     (index) => checkUrl(pipeline, work.pending[index] as string, index, signal),
     () => saved < perClass && !signal.aborted,
   );
@@ -57,7 +73,11 @@ export async function runClass(pipeline: Pipeline, work: ClassWork): Promise<Cla
       const checked = await window.next();
       if (!checked || checked.status === 'cancelled') break; // none left, or the run was stopped
       const entry = await pipeline.sink.commit(work, pipeline.dedup.judge(checked));
-      if (entry.status === 'ok') saved++;
+      tried++;
+      if (entry.status === 'ok') {
+        saved++;
+        ok++;
+      }
       const { wnid } = work.info;
       await notify(pipeline.observers, { wnid, folder: work.folder, entry, timeMs: checked.timeMs, saved });
       window.fill();

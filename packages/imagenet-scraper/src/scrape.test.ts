@@ -13,7 +13,9 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ilsvrc2012Classes, selectClasses } from './classes';
+import { OutputLockedError } from './lock';
 import { readManifest } from './manifest';
+import { LOOKAHEAD } from './pipeline';
 import { type ScrapeOptions, scrape } from './scrape';
 import { type FaultServer, startFaultServer } from './testing/server';
 
@@ -80,6 +82,7 @@ describe('scrape against a faulty server', () => {
           '/loop/a',
           '/big',
           '/noai',
+          '/bomb',
           'ftp://example.com/x.jpg',
           '/redirect/10',
           '/img/11.jpg',
@@ -140,6 +143,10 @@ describe('scrape against a faulty server', () => {
     expect(g('/loop/a')).toMatchObject({ kind: 'redirects' });
     expect(g('/big')).toMatchObject({ kind: 'too-large' });
     expect(g('/noai')).toMatchObject({ kind: 'robots' });
+    expect(g('/bomb')).toMatchObject({
+      kind: 'decompression-bomb',
+      message: expect.stringMatching(/^20000×20000/),
+    });
     expect(g('ftp://example.com/x.jpg')).toMatchObject({ kind: 'invalid-url' });
     expect(g('/redirect/10')).toMatchObject({ status: 'ok' });
     expect(server.hits.get('/busy/3')).toBe(2); // 429 with Retry-After, then the image
@@ -349,6 +356,8 @@ describe('kill and resume', () => {
       });
       await new Promise((resolve) => child.on('exit', resolve));
       expect(readdirSync(path.join(killed, 'tench')).length).toBeLessThan(18);
+      const lock = path.join(killed, '.scrape', 'lock');
+      expect(existsSync(lock)).toBe(true); // the killed run's: its pid is dead, so it is taken over
       const again = config(killed);
       await scrape({ ...(again as unknown as ScrapeOptions), urls: new Map(again.urls) });
       for (const folder of ['tench', 'goldfish']) {
@@ -360,6 +369,7 @@ describe('kill and resume', () => {
         }
       }
       expect(readdirSync(path.join(killed, '.scrape', 'tmp'))).toEqual([]);
+      expect(existsSync(lock)).toBe(false);
     } finally {
       await slow.close();
     }
@@ -426,6 +436,7 @@ describe('stopping', () => {
       },
     });
     await expect(run).rejects.toThrow(`${out}: cannot write downloads (EISDIR`);
+    expect(existsSync(path.join(out, '.scrape', 'lock'))).toBe(false); // released on error too
     expect(filesIn(path.join(out, 'tench'))).toHaveLength(1);
     const recorded = await readManifest(path.join(out, '.scrape', 'manifests', `${tench.wnid}.jsonl`));
     expect(recorded.map((e) => e.status)).toEqual(['ok']);
@@ -433,5 +444,100 @@ describe('stopping', () => {
     const resumed = await scrape(options);
     expect(resumed.classes[tench.wnid]).toMatchObject({ saved: 4, short: false });
     expect(filesIn(path.join(out, 'tench'))).toHaveLength(4);
+  });
+});
+
+describe('one run per output folder', () => {
+  it('a second run on the same folder is refused with one line; the first completes untouched', async () => {
+    const slow = await startFaultServer({ delayMs: 200 });
+    try {
+      const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-lock-'));
+      const urls = new Map([[tench.wnid, [1, 2, 3, 4].map((n) => `${slow.base}/img/${600 + n}.jpg`)]]);
+      const options = { out, classes: [tench], urls, perClass: 3, ...fast };
+      const first = scrape(options);
+      // Once the first run holds the folder (its lock is written before anything else).
+      while (!existsSync(path.join(out, '.scrape', 'lock'))) await new Promise((r) => setTimeout(r, 5));
+      const second = scrape(options);
+      await expect(second).rejects.toThrow(OutputLockedError);
+      await expect(second).rejects.toThrow(
+        `out: ${out} is in use by another scrape (pid ${process.pid} on ${os.hostname()}, since `,
+      );
+      const report = await first;
+      expect(report.classes[tench.wnid]).toMatchObject({ saved: 3, short: false });
+      const lines = readFileSync(path.join(out, '.scrape', 'manifests', `${tench.wnid}.jsonl`), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).url);
+      expect(new Set(lines).size).toBe(lines.length); // every URL once
+      expect(existsSync(path.join(out, '.scrape', 'lock'))).toBe(false);
+      expect((await scrape(options)).classes[tench.wnid]?.saved).toBe(3); // free again
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
+describe('prefetch', () => {
+  it('a quota of 3 sends a handful of requests, not one per slot; failures are still replaced', async () => {
+    const counting = await startFaultServer();
+    try {
+      const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-prefetch-'));
+      const good = Array.from({ length: 48 }, (_, i) => `${counting.base}/img/${700 + i}.jpg`);
+      await scrape({
+        out,
+        classes: [tench],
+        urls: new Map([[tench.wnid, good]]),
+        perClass: 3,
+        ...fast,
+        concurrency: 48,
+        perHost: 48,
+      });
+      expect(counting.log).toHaveLength(3 + LOOKAHEAD);
+
+      const mixed = Array.from({ length: 48 }, (_, i) =>
+        i % 2 === 0 ? `${counting.base}/status/404?${i}` : `${counting.base}/img/${800 + i}.jpg`,
+      );
+      const before = counting.log.length;
+      const report = await scrape({
+        out,
+        classes: [goldfish],
+        urls: new Map([[goldfish.wnid, mixed]]),
+        perClass: 3,
+        ...fast,
+        concurrency: 48,
+        perHost: 48,
+      });
+      expect(report.classes[goldfish.wnid]).toMatchObject({ saved: 3, short: false });
+      const sent = counting.log.length - before;
+      expect(sent).toBeGreaterThanOrEqual(6); // three 404s replaced
+      expect(sent).toBeLessThanOrEqual(12);
+    } finally {
+      await counting.close();
+    }
+  });
+});
+
+describe('statistics across runs', () => {
+  it('stats.json after a resume covers every run; the report is this run’s', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-stats-'));
+    const urls = new Map([
+      [
+        tench.wnid,
+        ['/img/901.jpg', '/status/404', '/img/902.jpg', '/img/903.jpg', '/img/904.jpg'].map(
+          (p) => server.base + p,
+        ),
+      ],
+    ]);
+    const options = { out, classes: [tench], urls, ...fast };
+    const first = await scrape({ ...options, perClass: 2 });
+    const statsFile = path.join(out, '.scrape', 'stats.json');
+    expect(JSON.parse(readFileSync(statsFile, 'utf8'))).toMatchObject({ runs: 1, tried: 3, succeeded: 2 });
+    const second = await scrape({ ...options, perClass: 4 });
+    expect(second.stats).toMatchObject({ tried: 2, succeeded: 2 });
+    const stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+    expect(stats).toMatchObject({ runs: 2, tried: 5, succeeded: 4, thisRun: { tried: 2, succeeded: 2 } });
+    expect(stats.other).toMatchObject({ tried: 5, succeeded: 4, failed: 1, failures: { 'http-status': 1 } });
+    expect(stats.seconds).toBeCloseTo(first.stats.seconds + second.stats.seconds, 1);
+    expect(stats.imagesPerSecond).toBeCloseTo(4 / stats.seconds, 5);
   });
 });

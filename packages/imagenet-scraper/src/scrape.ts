@@ -1,14 +1,17 @@
+import { mkdir } from 'node:fs/promises';
 import { createCheck, Dedup } from './check';
 import type { ClassInfo } from './classes';
 import { FolderSink } from './commit';
 import { createDownloader } from './download';
+import { writeFailed } from './errors';
+import { lockOutput } from './lock';
 import { closeAll, debugCsvObserver, progressObserver, statsObserver } from './observers';
 import { resolveOptions, type Settings } from './options';
 import { type StateLayout, stateLayout } from './paths';
 import { runPipeline } from './pipeline';
 import { reconcile } from './reconcile';
 import type { ScrapeObserver } from './stages';
-import { ScrapeStats } from './stats';
+import { readStats, ScrapeStats } from './stats';
 import type { ResizeOptions } from './validate';
 
 export interface ScrapeOptions {
@@ -33,6 +36,10 @@ export interface ScrapeOptions {
   minBytes?: number;
   minWidth?: number;
   minHeight?: number;
+  /** Images with more pixels (from the header, before decoding) fail as `decompression-bomb`. Default 50 MP. */
+  maxPixels?: number;
+  /** Decoded pixels held at once across concurrent checks, bytes. Default 1 GiB (at most a quarter of RAM). */
+  decodeMemoryBytes?: number;
   maxRedirects?: number;
   retries?: number;
   backoffMs?: number;
@@ -84,7 +91,9 @@ async function observe(
   const csv = settings.debugCsv ? await debugCsvObserver(layout.debugCsv) : undefined;
   const totals = { perClass: settings.perClass, classes: settings.classes.length };
   const progress = settings.onProgress && progressObserver(settings.onProgress, stats, totals);
-  const observers = [statsObserver(stats, layout.stats, settings.statsEveryMs), csv, progress];
+  // stats.json continues the earlier runs' totals: a resumed scrape reports the whole job.
+  const previous = await readStats(layout.stats);
+  const observers = [statsObserver(stats, layout.stats, settings.statsEveryMs, previous), csv, progress];
   return observers.filter((o): o is ScrapeObserver => o !== undefined);
 }
 
@@ -92,12 +101,26 @@ async function observe(
  * Downloads images until every class has exactly `perClass`. URLs are fetched concurrently but
  * committed in list order, classes one after another, so the saved set depends only on the URL
  * lists and the servers' answers — and a killed run, resumed from its manifests, ends with exactly
- * the files an uninterrupted run writes. The stages: reconcile → download → check → commit.
+ * the files an uninterrupted run writes. The stages: reconcile → download → check → commit. The
+ * output folder is locked for the run: a second run on it is refused (`OutputLockedError`).
  */
 export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
   const settings = resolveOptions(options);
-  const stats = new ScrapeStats();
   const layout = stateLayout(settings.out);
+  await mkdir(layout.root, { recursive: true }).catch((error: unknown) => {
+    throw writeFailed(settings.out, error);
+  });
+  // Before anything else touches the folder: a second run would delete this one's temp files.
+  const lock = await lockOutput(settings.out, layout.lock);
+  try {
+    return await scrapeLocked(settings, layout);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function scrapeLocked(settings: Settings, layout: StateLayout): Promise<ScrapeReport> {
+  const stats = new ScrapeStats();
   const { work, seen } = await reconcile({ ...settings, layout });
   const observers = await observe(settings, layout, stats);
   const downloader = createDownloader(settings);

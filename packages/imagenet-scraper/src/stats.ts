@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { ErrorKind, TriedStatus } from './errors';
 
 export interface GroupStats {
@@ -69,4 +70,74 @@ export class ScrapeStats {
       ...this.groups,
     };
   }
+}
+
+export type StatsJson = ReturnType<ScrapeStats['toJSON']>;
+
+/** `stats.json`: the totals of every run on the output folder, and this run's own figures. */
+export type CumulativeStats = StatsJson & {
+  /** Runs counted in the totals, this one included. */
+  runs: number;
+  thisRun: Pick<StatsJson, 'seconds' | 'tried' | 'succeeded' | 'imagesPerSecond'>;
+};
+
+const isGroup = (g: unknown): g is GroupStats =>
+  typeof g === 'object' &&
+  g !== null &&
+  ['tried', 'succeeded', 'failed', 'duplicates', 'bytes', 'timeMs'].every(
+    (k) => typeof (g as Record<string, unknown>)[k] === 'number',
+  ) &&
+  typeof (g as GroupStats).failures === 'object';
+
+/** An earlier run's `stats.json`, or undefined (none, or not one this package wrote). */
+export async function readStats(file: string): Promise<CumulativeStats | undefined> {
+  let value: Partial<CumulativeStats>;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8')) as Partial<CumulativeStats>;
+  } catch {
+    return undefined;
+  }
+  if (typeof value.seconds !== 'number' || !isGroup(value.flickr) || !isGroup(value.other)) return undefined;
+  return { ...(value as CumulativeStats), runs: typeof value.runs === 'number' ? value.runs : 1 };
+}
+
+const addGroups = (a: GroupStats, b: GroupStats): GroupStats => {
+  const failures: GroupStats['failures'] = { ...a.failures };
+  for (const [kind, n] of Object.entries(b.failures) as [ErrorKind, number][])
+    failures[kind] = (failures[kind] ?? 0) + n;
+  return {
+    tried: a.tried + b.tried,
+    succeeded: a.succeeded + b.succeeded,
+    failed: a.failed + b.failed,
+    duplicates: a.duplicates + b.duplicates,
+    failures,
+    bytes: a.bytes + b.bytes,
+    timeMs: a.timeMs + b.timeMs,
+  };
+};
+
+/**
+ * This run's statistics on top of the earlier runs' (a resume continues the totals): seconds are
+ * the runs' own, summed, so images/s is over the time spent scraping.
+ */
+export function cumulativeStats(previous: CumulativeStats | undefined, current: StatsJson): CumulativeStats {
+  const { seconds, tried, succeeded, imagesPerSecond } = current;
+  const thisRun = { seconds, tried, succeeded, imagesPerSecond };
+  if (!previous) return { ...current, runs: 1, thisRun };
+  const flickr = addGroups(previous.flickr, current.flickr);
+  const other = addGroups(previous.other, current.other);
+  const total = {
+    seconds: previous.seconds + seconds,
+    tried: flickr.tried + other.tried,
+    succeeded: flickr.succeeded + other.succeeded,
+  };
+  return {
+    ...total,
+    imagesPerSecond: total.succeeded / Math.max(total.seconds, 1e-9),
+    bytes: flickr.bytes + other.bytes,
+    flickr,
+    other,
+    runs: previous.runs + 1,
+    thisRun,
+  };
 }

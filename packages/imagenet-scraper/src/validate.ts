@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import sharp, { type OutputInfo } from 'sharp';
-import { type ErrorKind, fail } from './errors';
+import { type ErrorKind, fail, firstLine } from './errors';
 
 export type ImageFormat = 'jpg' | 'png' | 'gif' | 'webp';
 
@@ -19,6 +19,7 @@ export interface ValidateOptions {
   minBytes: number;
   minWidth: number;
   minHeight: number;
+  /** More pixels than this (read from the header, before decoding) is a `decompression-bomb`. */
   maxPixels: number;
   /** sha256 hex digests of known placeholder images, rejected outright. */
   placeholderHashes?: Set<string>;
@@ -58,17 +59,51 @@ function spread(data: Buffer, channels: number): number {
   return total / Math.min(3, channels);
 }
 
+/** What the cheap checks (no decode) learn of a body that passes them. */
+export interface Inspection {
+  sha256: string;
+  format: ImageFormat;
+  width: number;
+  height: number;
+  /** Bytes a full decode holds at once, about: its pixels, plus the body. */
+  decodeBytes: number;
+}
+
+type Failed = Extract<Validation, { ok: false }>;
+
 /**
- * Checks a downloaded body: minimum size, magic bytes, a full decode (a truncated file fails),
- * minimum width and height, and Flickr's placeholder.
+ * The checks before any decode: minimum size, magic bytes, known placeholders, and the header's
+ * dimensions against `maxPixels` (a decompression bomb is refused before it takes memory).
  */
-export async function validateImage(bytes: Buffer, options: ValidateOptions): Promise<Validation> {
+export async function inspectImage(bytes: Buffer, options: ValidateOptions): Promise<Inspection | Failed> {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (bytes.length < options.minBytes)
     return { ok: false, ...fail.tooSmall(bytes.length, options.minBytes), sha256 };
   const format = sniffFormat(bytes);
   if (!format) return { ok: false, ...fail.notImage(), sha256 };
   if (options.placeholderHashes?.has(sha256)) return { ok: false, ...fail.knownPlaceholder(), sha256 };
+  let header: { width?: number; height?: number; channels?: number };
+  try {
+    // The header only: sharp's default pixel limit would hide the dimensions named below.
+    header = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    return { ok: false, ...fail.corrupt(error), sha256 };
+  }
+  const { width = 0, height = 0 } = header;
+  if (width * height > options.maxPixels)
+    return { ok: false, ...fail.decompressionBomb(width, height, options.maxPixels), sha256 };
+  // 4 bytes a pixel covers an alpha channel and the decoder's own buffers; 8 bits per sample.
+  const decodeBytes = width * height * Math.max(4, header.channels ?? 4) + bytes.length;
+  return { sha256, format, width, height, decodeBytes };
+}
+
+/** The full decode (a truncated file fails), minimum width and height, and Flickr's placeholder. */
+export async function decodeImage(
+  bytes: Buffer,
+  inspected: Inspection,
+  options: ValidateOptions,
+): Promise<Validation> {
+  const { sha256, format } = inspected;
   let data: Buffer;
   let info: OutputInfo;
   try {
@@ -76,6 +111,13 @@ export async function validateImage(bytes: Buffer, options: ValidateOptions): Pr
       .raw()
       .toBuffer({ resolveWithObject: true }));
   } catch (error) {
+    // The header can understate what the decoder finds: sharp's own pixel limit is the backstop.
+    if (/pixel limit/i.test(firstLine(error)))
+      return {
+        ok: false,
+        ...fail.decompressionBomb(inspected.width, inspected.height, options.maxPixels),
+        sha256,
+      };
     return { ok: false, ...fail.corrupt(error), sha256 };
   }
   const { width, height } = info;
@@ -84,6 +126,16 @@ export async function validateImage(bytes: Buffer, options: ValidateOptions): Pr
   if (FLICKR_PLACEHOLDER_SIZES.has(`${width}x${height}`) && spread(data, info.channels) < 12)
     return { ok: false, ...fail.flatCard(width, height), sha256 };
   return { ok: true, sha256, format, width, height };
+}
+
+/**
+ * Checks a downloaded body: minimum size, magic bytes, known placeholders, the pixel limit (from
+ * the header), then a full decode (a truncated file fails), minimum width and height, and Flickr's
+ * placeholder.
+ */
+export async function validateImage(bytes: Buffer, options: ValidateOptions): Promise<Validation> {
+  const inspected = await inspectImage(bytes, options);
+  return 'ok' in inspected ? inspected : decodeImage(bytes, inspected, options);
 }
 
 export interface ResizeOptions {

@@ -2,8 +2,8 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /**
  * Runs `task(0..count-1)` at most `size` at a time, finished-but-unread results included, and
- * hands the results back in index order. `open()` is asked before each launch; a task that
- * throws rethrows from `next()`, in its turn.
+ * hands the results back in index order. `size` may change as results come in (it is asked before
+ * each launch, as is `open()`); a task that throws rethrows from `next()`, in its turn.
  */
 export class OrderedWindow<T> {
   private readonly running = new Map<number, Promise<Settled<T>>>();
@@ -13,14 +13,15 @@ export class OrderedWindow<T> {
 
   constructor(
     private readonly count: number,
-    private readonly size: number,
+    private readonly size: number | (() => number),
     private readonly task: (index: number) => Promise<T>,
     private readonly open: () => boolean,
   ) {}
 
   /** Launches tasks up to the window's size. */
   fill(): void {
-    while (this.open() && this.launched < this.count && this.running.size < this.size) {
+    const size = () => (typeof this.size === 'number' ? this.size : this.size());
+    while (this.open() && this.launched < this.count && this.running.size < size()) {
       const index = this.launched++;
       const settled = this.task(index).then(
         (value): Settled<T> => ({ ok: true, value }),

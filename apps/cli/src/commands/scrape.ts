@@ -27,6 +27,8 @@ export interface ScrapeFlags {
   timeout?: number;
   retries?: number;
   minSize?: number;
+  maxMegapixels?: number;
+  decodeMemory?: number;
   resizeShorter?: number;
   resizeMax?: number;
   debugCsv?: boolean;
@@ -56,10 +58,11 @@ export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
     flickrOnly: flags.flickrOnly,
     seed: flags.seed,
   });
+  // A URL-list server gets the same timeout and retries as the image hosts.
   const urls = await loadUrls(
     await parseUrlSource(flags.urlSource),
     classes.map((c) => c.wnid),
-    USER_AGENT,
+    { userAgent: USER_AGENT, timeoutMs: flags.timeout, retries: flags.retries },
   );
   const abort = new AbortController();
   const removeHandler = io.onInterrupt(() => {
@@ -91,6 +94,8 @@ export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
       retries: flags.retries,
       minWidth: flags.minSize,
       minHeight: flags.minSize,
+      maxPixels: flags.maxMegapixels === undefined ? undefined : flags.maxMegapixels * 1_000_000,
+      decodeMemoryBytes: flags.decodeMemory === undefined ? undefined : flags.decodeMemory * 2 ** 20,
       resize:
         flags.resizeShorter || flags.resizeMax
           ? { shorter: flags.resizeShorter, max: flags.resizeMax }

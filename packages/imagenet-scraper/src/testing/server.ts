@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 
 /** A distinct real JPEG per seed (noise, so every one has its own sha256). */
@@ -19,6 +20,8 @@ export interface FaultServer {
   base: string;
   server: Server;
   hits: Map<string, number>;
+  /** Every request in arrival order, with its time (Date.now()). */
+  log: { url: string; at: number }[];
   close: () => Promise<void>;
 }
 
@@ -28,7 +31,10 @@ export interface FaultServer {
  * /slow-body · /truncated (short of its content-length) · /cut.jpg (a JPEG cut in half, complete
  * response) · /html200 · /wrong-type · /loop/a ↔ /loop/b · /redirect/<n> → /img/<n>.jpg ·
  * /big · /busy/<n> (429 Retry-After: 1 once, then the image) · /tiny · /small-file · /placeholder ·
- * /noai. `delayMs` slows every image response.
+ * /noai · /bomb (a PNG whose header claims 400 MP) · /hold/<n> (the first /hold/ request of all gets 429 Retry-After: 1, the host's, then
+ * images) · /past/<n> (429 with a Retry-After date in the past once, then the image) · /text/<n> (a
+ * text/plain list of n URLs) · /flaky/<path> (503 on its first request, then <path>).
+ * `delayMs` slows every image response.
  */
 export async function startFaultServer(options: { delayMs?: number } = {}): Promise<FaultServer> {
   const images = new Map<number, Buffer>();
@@ -46,13 +52,45 @@ export async function startFaultServer(options: { delayMs?: number } = {}): Prom
   })
     .jpeg()
     .toBuffer();
+  // A decompression bomb's shape: a small PNG whose header claims 20000 × 20000 (400 MP).
+  const noise = Buffer.alloc(64 * 64 * 3, 0);
+  for (let k = 0; k < noise.length; k++) noise[k] = (k * 2654435761) >>> 24; // over 1,000 bytes as PNG
+  const bomb = Buffer.from(
+    await sharp(noise, { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
+  bomb.writeUInt32BE(20_000, 16);
+  bomb.writeUInt32BE(20_000, 20);
+  bomb.writeUInt32BE(crc32(bomb.subarray(12, 29)), 29); // IHDR's CRC
   const hits = new Map<string, number>();
+  const log: { url: string; at: number }[] = [];
+  let held = false;
   const sockets = new Set<import('node:net').Socket>();
+  let base = '';
+  // Pending delays, cleared on close so that a test run can exit at once.
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (fn: () => void, ms: number) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  };
   const server = createServer(async (req, res) => {
-    const url = req.url ?? '/';
+    let url = req.url ?? '/';
     hits.set(url, (hits.get(url) ?? 0) + 1);
+    log.push({ url, at: Date.now() });
+    url = url.split('?')[0] ?? url; // routes by path: a template source adds ?wnid=…
+    if (url.startsWith('/flaky/')) {
+      if (hits.get(req.url ?? url) === 1) {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        return res.end('busy');
+      }
+      url = url.slice('/flaky'.length);
+    }
     const sendImage = async (bytes: Buffer, headers: Record<string, string> = {}) => {
-      if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+      if (options.delayMs) await new Promise<void>((r) => later(r, options.delayMs ?? 0));
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': bytes.length, ...headers });
       res.end(bytes);
     };
@@ -66,12 +104,12 @@ export async function startFaultServer(options: { delayMs?: number } = {}): Prom
       res.writeHead(Number(statusMatch[1]), { 'content-type': 'text/plain' });
       return res.end('error');
     }
-    if (url === '/slow-headers') return setTimeout(() => sendImage(tiny), 3000);
+    if (url === '/slow-headers') return later(() => void sendImage(tiny), 3000);
     if (url === '/slow-body') {
       const bytes = await image(500);
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': bytes.length });
       res.write(bytes.subarray(0, 100));
-      return setTimeout(() => res.end(bytes.subarray(100)), 3000);
+      return later(() => res.end(bytes.subarray(100)), 3000);
     }
     if (url === '/truncated') {
       const bytes = await image(501);
@@ -113,6 +151,28 @@ export async function startFaultServer(options: { delayMs?: number } = {}): Prom
       }
       return sendImage(await image(Number(busyMatch[1])));
     }
+    const holdMatch = url.match(/^\/(hold|past)\/(\d+)$/);
+    if (holdMatch) {
+      const first = holdMatch[1] === 'hold' ? !held : hits.get(url) === 1;
+      if (holdMatch[1] === 'hold') held = true;
+      if (first) {
+        const retryAfter = holdMatch[1] === 'hold' ? '1' : new Date(Date.now() - 60_000).toUTCString();
+        res.writeHead(429, { 'retry-after': retryAfter });
+        return res.end();
+      }
+      return sendImage(await image(Number(holdMatch[2])));
+    }
+    const textMatch = url.match(/^\/text\/(\d+)$/);
+    if (textMatch) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return res.end(
+        Array.from({ length: Number(textMatch[1]) }, (_, i) => `${base}/img/${i}.jpg\n`).join(''),
+      );
+    }
+    if (url === '/bomb') {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': bomb.length });
+      return res.end(bomb);
+    }
     if (url === '/tiny') return sendImage(tiny);
     if (url === '/small-file') return sendImage(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
     if (url === '/placeholder') return sendImage(placeholder);
@@ -125,13 +185,15 @@ export async function startFaultServer(options: { delayMs?: number } = {}): Prom
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     base,
     server,
     hits,
+    log,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
