@@ -6,7 +6,7 @@ import { WeightFileError } from './errors';
 import { HDF5_MAGIC, readKerasWeights } from './formats/keras-h5';
 import { readSafetensors } from './formats/safetensors';
 import { readTorchFile } from './formats/torch';
-import { IMAGENET_CLASS_NAMES } from './imagenet-classes';
+import { IMAGENET_CLASS_NAMES, IMAGENET_WNIDS } from './imagenet-classes';
 import { assignWeights, type LayerWeightSource } from './mapping/assign';
 import { flattenKerasWeights, kerasArchitecture, kerasLayerWeights } from './mapping/keras';
 import { torchArchitecture, torchLayerWeights } from './mapping/torch';
@@ -40,6 +40,8 @@ export interface ConvertedModel {
   normalization: 'imagenet' | 'caffe';
   /** The 1,000 ILSVRC-2012 class names when the net has 1,000 outputs. */
   labels?: string[];
+  /** Their WordNet ids (`n01440764` …), in the same order, when `labels` are those names. */
+  classIds?: string[];
   format: WeightFormat;
   /** How many tensors were read from the file. */
   tensorCount: number;
@@ -151,6 +153,7 @@ export function convertWeights(bytes: Uint8Array, file: string, options: Convert
     config,
     normalization: options.from === 'keras' ? 'caffe' : 'imagenet',
     labels: numClasses === IMAGENET_CLASS_NAMES.length ? [...IMAGENET_CLASS_NAMES] : undefined,
+    classIds: numClasses === IMAGENET_WNIDS.length ? [...IMAGENET_WNIDS] : undefined,
     format,
     tensorCount: tensors.size,
   };

@@ -12,6 +12,11 @@ export interface ModelBundle {
   model: tfl.LayersModel;
   /** Index → class name. */
   labels: string[];
+  /**
+   * Index → another identifier of the same class (`class-ids.json`), e.g. the WordNet id of an
+   * ImageNet class: evaluation accepts class folders named either way. Absent when not written.
+   */
+  classIds?: string[];
   preprocessing: Preprocessing;
   dir: string;
 }
@@ -19,7 +24,8 @@ export interface ModelBundle {
 /**
  * Writes a self-contained model directory atomically: `model.json` + `weights.bin` (outputs are
  * probabilities; fused batch norm + ReLU layers written as the stock pair, option-A shortcuts as stock
- * layers), `labels.json`, `preprocessing.json`, and the training config when given.
+ * layers), `labels.json`, `preprocessing.json`, the training config when given, and `class-ids.json`
+ * with `classIds` (one identifier per label, e.g. WordNet ids).
  */
 export async function exportModel(
   dir: string,
@@ -27,7 +33,11 @@ export async function exportModel(
   labels: string[],
   preprocessing: Preprocessing,
   config?: object,
+  classIds?: readonly string[],
 ): Promise<void> {
+  if (classIds && classIds.length !== labels.length) {
+    throw new Error(`classIds: expected one per label (${labels.length}), got ${classIds.length}`);
+  }
   await writeDirAtomic(dir, async (temp) => {
     // Option-A shortcuts go out as stock layers: the files load without @resnet-ts/resnet-core.
     const stockShortcuts = subsampleZeroPadChannels(model);
@@ -37,6 +47,7 @@ export async function exportModel(
     await writeFile(path.join(temp, 'labels.json'), JSON.stringify(labels, null, 1));
     await writeFile(path.join(temp, 'preprocessing.json'), JSON.stringify(preprocessing));
     if (config) await writeFile(path.join(temp, 'config.json'), JSON.stringify(config, null, 2));
+    if (classIds) await writeFile(path.join(temp, 'class-ids.json'), JSON.stringify(classIds, null, 1));
   });
 }
 
@@ -82,5 +93,15 @@ export async function loadModel(dirOrRun: string): Promise<ModelBundle> {
       `${dir}: the model has ${classes} outputs but labels.json names ${labels.length} classes`,
     );
   }
-  return { model, labels, preprocessing, dir };
+  const classIds = await readJson<unknown>(path.join(dir, 'class-ids.json')).catch(() => undefined);
+  if (
+    classIds !== undefined &&
+    (!Array.isArray(classIds) ||
+      classIds.length !== labels.length ||
+      !classIds.every((id) => typeof id === 'string'))
+  ) {
+    model.dispose();
+    throw new Error(`${dir}: class-ids.json is not one name per class of labels.json (${labels.length})`);
+  }
+  return { model, labels, classIds: classIds as string[] | undefined, preprocessing, dir };
 }

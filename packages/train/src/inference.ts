@@ -116,16 +116,12 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
       throw new ConfigError(
         `split: ${split} of ${data} holds no images (was the run trained with valSplit 0?)`,
       );
-    if (JSON.stringify(dataset.classes) !== JSON.stringify(bundle.labels)) {
-      throw new ConfigError(
-        `data: ${data} has classes ${dataset.classes.join(', ')}, the model was trained on ${bundle.labels.join(', ')}`,
-      );
-    }
+    const labels = modelLabelsOf(dataset, bundle, data);
     const loader = new BatchLoader(batchSource(dataset), bundle.preprocessing, {
       workers: options.workers ?? 0,
     });
     try {
-      const result = await evaluate(bundle.model, loader, bundle.preprocessing, dataset.labels, indices, {
+      const result = await evaluate(bundle.model, loader, bundle.preprocessing, labels, indices, {
         batchSize: options.batchSize ?? 128,
         numClasses: bundle.labels.length,
         scores: 'probabilities',
@@ -150,6 +146,29 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   } finally {
     bundle.model.dispose();
   }
+}
+
+/**
+ * The data's labels as indices of the model's outputs. The data's classes are the model's, in
+ * order (what training saw), or any of them by name or by class id (`class-ids.json`, e.g. an
+ * ImageNet model's WordNet ids): a folder of 30 ImageNet classes, named either way, is scored
+ * against the model's 1,000 outputs. A class the model does not know is an error that names it.
+ */
+function modelLabelsOf(dataset: ImageDataset, bundle: ModelBundle, data: string): Int32Array {
+  if (JSON.stringify(dataset.classes) === JSON.stringify(bundle.labels)) return dataset.labels;
+  const index = new Map<string, number>();
+  bundle.classIds?.forEach((id, i) => index.set(id, i));
+  bundle.labels.forEach((label, i) => index.set(label, i));
+  const unknown = dataset.classes.filter((c) => !index.has(c));
+  if (unknown.length > 0) {
+    const shown = (names: readonly string[]) =>
+      names.length > 8 ? `${names.slice(0, 8).join(', ')}, … (${names.length} in all)` : names.join(', ');
+    throw new ConfigError(
+      `data: ${data} has classes the model does not know (${shown(unknown)}); the model's are ${shown(bundle.labels)}${bundle.classIds ? ` (or by id ${shown(bundle.classIds)})` : ''}`,
+    );
+  }
+  const toModel = dataset.classes.map((c) => index.get(c) as number);
+  return dataset.labels.map((label) => toModel[label] as number);
 }
 
 /** Whether two `--data` specs name the same data (`cifar10`, or the same resolved path). */

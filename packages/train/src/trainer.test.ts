@@ -8,7 +8,7 @@ import '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfigInput } from './config';
-import { loadModel } from './export';
+import { exportModel, loadModel } from './export';
 import { evaluateModel, predictImages } from './inference';
 import { readTensorBoardRun } from './tensorboard';
 import { testBackend } from './testing/backend';
@@ -137,6 +137,33 @@ describe('train', () => {
     expect(evaluation.count).toBe(18);
     await expect(train(config('/tmp/unused-cache'), { outDir: run })).rejects.toThrow(
       /already holds a run; resume it/,
+    );
+  });
+
+  it('eval scores a folder of some of the classes, named by label or by class id, against all outputs', async () => {
+    const full = await evaluateModel({ model: run, data });
+    const bundle = await loadModel(run);
+    const withIds = path.join(await mkdtemp(path.join(os.tmpdir(), 'class-ids-')), 'model');
+    await exportModel(withIds, bundle.model, bundle.labels, bundle.preprocessing, undefined, [
+      'n1',
+      'n2',
+      'n3',
+    ]);
+    bundle.model.dispose();
+    expect((await loadModel(withIds)).classIds).toEqual(['n1', 'n2', 'n3']);
+    // class-b by its id, class-c by its name.
+    const subset = await mkdtemp(path.join(os.tmpdir(), 'subset-'));
+    await cp(path.join(data, 'class-b'), path.join(subset, 'n2'), { recursive: true });
+    await cp(path.join(data, 'class-c'), path.join(subset, 'class-c'), { recursive: true });
+    const evaluation = await evaluateModel({ model: withIds, data: subset });
+    const rows = [1, 2].map((c) => full.confusion[c]!);
+    const count = rows.flat().reduce((a, b) => a + b, 0);
+    expect(evaluation.count).toBe(count);
+    expect(evaluation.top1).toBeCloseTo(((rows[0]![1] as number) + (rows[1]![2] as number)) / count, 10);
+    expect(evaluation.confusion[0]!.every((n) => n === 0)).toBe(true); // no class-a images
+    await cp(path.join(data, 'class-a'), path.join(subset, 'n9'), { recursive: true });
+    await expect(evaluateModel({ model: withIds, data: subset })).rejects.toThrow(
+      `data: ${subset} has classes the model does not know (n9); the model's are class-a, class-b, class-c (or by id n1, n2, n3)`,
     );
   });
 

@@ -117,7 +117,9 @@ export async function runConvert(weights: string, flags: ConvertFlags, io: Io): 
         sha256: createHash('sha256').update(bytes).digest('hex'),
       },
     };
-    await exportModel(flags.out, model, labels, preprocessing, record);
+    // The ImageNet names come with their WordNet ids, so eval takes folders named either way.
+    const classIds = flags.labels ? undefined : converted.classIds;
+    await exportModel(flags.out, model, labels, preprocessing, record, classIds);
     const summary = {
       out: flags.out,
       model: record.model,
