@@ -156,9 +156,11 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
  */
 function modelLabelsOf(dataset: ImageDataset, bundle: ModelBundle, data: string): Int32Array {
   if (JSON.stringify(dataset.classes) === JSON.stringify(bundle.labels)) return dataset.labels;
-  const index = new Map<string, number>();
-  bundle.classIds?.forEach((id, i) => index.set(id, i));
-  bundle.labels.forEach((label, i) => index.set(label, i));
+  // By id, then by name (a name wins where a folder could be read either way).
+  const index = new Map<string, number>([
+    ...(bundle.classIds ?? []).map((id, i): [string, number] => [id, i]),
+    ...bundle.labels.map((label, i): [string, number] => [label, i]),
+  ]);
   const unknown = dataset.classes.filter((c) => !index.has(c));
   if (unknown.length > 0) {
     const shown = (names: readonly string[]) =>
