@@ -1,3 +1,4 @@
 import { packageConfig } from '../../tsup.shared';
 
-export default packageConfig();
+// kernel-names: the kernel-name contract, importable by backends without loading tfjs-layers.
+export default packageConfig({ entry: ['src/index.ts', 'src/kernel-names.ts'] });

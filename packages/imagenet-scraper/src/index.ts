@@ -15,6 +15,7 @@ export {
   type UrlStatus,
 } from './errors';
 export { type FetchOptions, type FetchOutcome, fetchImage, parseRetryAfter } from './fetch';
+export { HostGate } from './limits';
 export { type LockHolder, OutputLockedError } from './lock';
 export { type ManifestEntry, readManifest } from './manifest';
 export { USER_AGENT } from './options';
@@ -27,7 +28,7 @@ export {
   scrape,
 } from './scrape';
 export { loadUrls, parseUrlSource, type UrlListOptions, type UrlSource } from './sources';
-export { type CumulativeStats, type GroupStats, ScrapeStats } from './stats';
+export { type CumulativeStats, type GroupStats, ScrapeStats, type StatsJson } from './stats';
 export {
   type ImageFormat,
   type ResizeOptions,

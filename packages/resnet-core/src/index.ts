@@ -36,6 +36,14 @@ export {
 } from './depths';
 export { ResNetConfigError } from './errors';
 export { type FoldedChain, type FoldOptions, type FoldResult, type FusedConv, foldBatchNorm } from './fold';
+export {
+  BATCH_NORM_RELU_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_RELU_TRAINING_KERNEL,
+  BATCH_NORM_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_TRAINING_KERNEL,
+  FUSED_CONV2D_KERNEL,
+  SGD_UPDATE_KERNEL,
+} from './kernel-names';
 export type { LayerSettings } from './layer-helpers';
 export {
   type BlockLayer,
@@ -52,16 +60,8 @@ export {
   stageName,
   stockShortcutName,
 } from './layer-names';
+export { BatchNormalization, BatchNormReLU } from './layers/batch-normalization';
 export {
-  BATCH_NORM_RELU_TRAINING_GRAD_KERNEL,
-  BATCH_NORM_RELU_TRAINING_KERNEL,
-  BATCH_NORM_TRAINING_GRAD_KERNEL,
-  BATCH_NORM_TRAINING_KERNEL,
-  BatchNormalization,
-  BatchNormReLU,
-} from './layers/batch-normalization';
-export {
-  FUSED_CONV2D_KERNEL,
   type FusedActivation,
   FusedConv2D,
   type FusedConv2DArgs,

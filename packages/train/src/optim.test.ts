@@ -1,5 +1,6 @@
+import { SGD_UPDATE_KERNEL } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { Optimizer, type OptimizerConfig, SGD_UPDATE_KERNEL } from './optim';
+import { Optimizer, type OptimizerConfig } from './optim';
 import { testBackend } from './testing/backend';
 
 beforeAll(() => tf.setBackend('cpu'));

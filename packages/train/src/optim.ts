@@ -1,3 +1,4 @@
+import { SGD_UPDATE_KERNEL } from '@resnet-ts/resnet-core';
 import * as tf from '@tensorflow/tfjs-core';
 
 export type OptimizerConfig =
@@ -19,12 +20,6 @@ export type OptimizerConfig =
       weightDecay?: number;
       decayAll?: boolean;
     };
-
-/**
- * A backend kernel doing one SGD step of one parameter (see @resnet-ts/tfjs-backend-onednn):
- * inputs param, grad, velocity?; attrs lr, momentum, nesterov, keep = 1 − lr·weightDecay.
- */
-export const SGD_UPDATE_KERNEL = 'ResNetSgdUpdate';
 
 const fusedSgd = () => tf.getKernel(SGD_UPDATE_KERNEL, tf.getBackend()) !== undefined;
 

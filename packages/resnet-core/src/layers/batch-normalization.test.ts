@@ -1,14 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ResNetConfig } from '../config';
+import { BATCH_NORM_RELU_TRAINING_KERNEL, BATCH_NORM_TRAINING_KERNEL } from '../kernel-names';
 import { buildResNet } from '../resnet';
 import { seededUniform } from '../test-random';
-import {
-  BATCH_NORM_RELU_TRAINING_KERNEL,
-  BATCH_NORM_TRAINING_KERNEL,
-  BatchNormalization,
-  BatchNormReLU,
-} from './batch-normalization';
+import { BatchNormalization, BatchNormReLU } from './batch-normalization';
 
 const weightNames = (model: tfl.LayersModel) => model.weights.map((w) => w.originalName);
 

@@ -1,19 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-
-/**
- * Training-mode batch norm as one kernel, for backends that implement it (such as
- * @resnet-ts/tfjs-backend-onednn). Inputs `x`, `scale`, `offset`; attr `varianceEpsilon`; outputs
- * the normalised `x` and the batch's per-channel mean and biased variance (over all axes but the
- * last), exactly what tfjs-layers computes with `moments` followed by `batchNorm`.
- */
-export const BATCH_NORM_TRAINING_KERNEL = 'ResNetBatchNormTraining';
-/** Its gradient: inputs `dy`, `x`, `scale`, `mean`, `variance`; outputs `dx`, `dScale`, `dOffset`. */
-export const BATCH_NORM_TRAINING_GRAD_KERNEL = 'ResNetBatchNormTrainingGrad';
-/** The same followed by a ReLU, in one pass: same inputs, attrs and outputs (`y` = max(0, ·)). */
-export const BATCH_NORM_RELU_TRAINING_KERNEL = 'ResNetBatchNormReluTraining';
-/** Its gradient: inputs `dy`, `x`, `scale`, `offset`, `mean`, `variance`; outputs as above. */
-export const BATCH_NORM_RELU_TRAINING_GRAD_KERNEL = 'ResNetBatchNormReluTrainingGrad';
+import {
+  BATCH_NORM_RELU_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_RELU_TRAINING_KERNEL,
+  BATCH_NORM_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_TRAINING_KERNEL,
+} from '../kernel-names';
 
 for (const [kernelName, gradKernel, withOffset] of [
   [BATCH_NORM_TRAINING_KERNEL, BATCH_NORM_TRAINING_GRAD_KERNEL, false],

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { FUSED_CONV2D_KERNEL } from '../kernel-names';
 import { seededUniform } from '../test-random';
-import { FUSED_CONV2D_KERNEL, FusedConv2D } from './fused-conv2d';
+import { FusedConv2D } from './fused-conv2d';
 import { SubsampleZeroPad } from './subsample-zero-pad';
 
 const seeded = (seed: number, shape: number[]) =>

@@ -1,32 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-
-/**
- * Inference kernel of {@link FusedConv2D}, for backends that implement it (such as
- * @resnet-ts/tfjs-backend-onednn): `activation(conv(x) + bias + shortcut)` in one pass. Inputs
- * `x`, `filter` (HWIO), `bias` (optional), `shortcut` (optional, NHWC); attrs `strides`,
- * `pad` ('same', 'valid' or explicit NHWC pairs), `dilations`, `activation` ('linear' or
- * 'relu'), `shortcutStrides` (the shortcut is x[:, ::s, ::s, :] of it) and
- * `shortcutChannelsBefore` (zero channels ahead of the shortcut's; zeros also fill the channels
- * after it up to the output's). No gradient: it is an inference kernel (the layer runs tfjs ops
- * when training).
- */
-export const FUSED_CONV2D_KERNEL = 'ResNetFusedConv2D';
+import { FUSED_CONV2D_KERNEL } from '../kernel-names';
 
 /** Activations the fused convolution applies (after the shortcut's addition, when it has one). */
 export type FusedActivation = 'linear' | 'relu';
 
-type Pair = [number, number];
-
 export interface FusedConv2DArgs {
   filters: number;
-  kernelSize: number | Pair;
-  strides?: number | Pair;
+  kernelSize: number | [number, number];
+  strides?: number | [number, number];
   /** 'same' or 'valid', as Conv2D; with `explicitPadding`, must be 'valid'. */
   padding?: 'same' | 'valid';
   /** Zeros added around the input first, [[top, bottom], [left, right]] (a folded ZeroPadding2D). */
-  explicitPadding?: [Pair, Pair] | null;
-  dilationRate?: number | Pair;
+  explicitPadding?: [[number, number], [number, number]] | null;
+  dilationRate?: number | [number, number];
   /** Default 'linear'. With a shortcut, applied to the sum. */
   activation?: FusedActivation;
   /** Default true. */
@@ -36,14 +23,12 @@ export interface FusedConv2DArgs {
   /** The shortcut is subsampled, x[:, ::s, ::s, :], before it is added (option A). Default 1. */
   shortcutStrides?: number;
   /** Zero channels [before, after] the shortcut's, so that it has `filters` channels (option A). */
-  shortcutPadChannels?: Pair;
+  shortcutPadChannels?: [number, number];
   name?: string;
   trainable?: boolean;
 }
 
-type LayerShape = (number | null)[];
-
-const pair = (v: number | Pair | undefined, fallback: number): Pair =>
+const pair = (v: number | [number, number] | undefined, fallback: number): [number, number] =>
   v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
 
 function positive(name: string, v: number): number {
@@ -70,16 +55,16 @@ function convLength(length: number | null, kernel: number, stride: number, dilat
 export class FusedConv2D extends tfl.layers.Layer {
   static readonly className = 'ResNetFusedConv2D';
   readonly filters: number;
-  readonly kernelSize: Pair;
-  readonly strides: Pair;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
   readonly padding: 'same' | 'valid';
-  readonly explicitPadding: [Pair, Pair] | null;
-  readonly dilationRate: Pair;
+  readonly explicitPadding: [[number, number], [number, number]] | null;
+  readonly dilationRate: [number, number];
   readonly activation: FusedActivation;
   readonly useBias: boolean;
   readonly residual: boolean;
   readonly shortcutStrides: number;
-  readonly shortcutPadChannels: Pair;
+  readonly shortcutPadChannels: [number, number];
   private kernel?: tfl.LayerVariable;
   private bias?: tfl.LayerVariable;
 
@@ -120,16 +105,18 @@ export class FusedConv2D extends tfl.layers.Layer {
       : [0, 0];
   }
 
-  private shapes(inputShape: LayerShape | LayerShape[]): [LayerShape, LayerShape | undefined] {
+  private shapes(
+    inputShape: (number | null)[] | (number | null)[][],
+  ): [(number | null)[], (number | null)[] | undefined] {
     const nested = Array.isArray(inputShape[0]);
-    const shapes = (nested ? inputShape : [inputShape]) as LayerShape[];
+    const shapes = (nested ? inputShape : [inputShape]) as (number | null)[][];
     if (shapes.length !== (this.residual ? 2 : 1)) {
       throw new Error(`${this.name}: expected ${this.residual ? 'an input and a shortcut' : 'one input'}`);
     }
     return [shapes[0]!, shapes[1]];
   }
 
-  override build(inputShape: LayerShape | LayerShape[]): void {
+  override build(inputShape: (number | null)[] | (number | null)[][]): void {
     const [x] = this.shapes(inputShape);
     const channels = x[3];
     if (channels == null) throw new Error(`${this.name}: the channel dimension must be known`);
@@ -143,7 +130,7 @@ export class FusedConv2D extends tfl.layers.Layer {
     this.built = true;
   }
 
-  override computeOutputShape(inputShape: LayerShape | LayerShape[]): LayerShape {
+  override computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] {
     const [x, shortcut] = this.shapes(inputShape);
     const [[top, bottom], [left, right]] = this.explicitPadding ?? [
       [0, 0],
@@ -152,7 +139,7 @@ export class FusedConv2D extends tfl.layers.Layer {
     const same = this.padding === 'same';
     const height = x[1] == null ? null : x[1] + top + bottom;
     const width = x[2] == null ? null : x[2] + left + right;
-    const out: LayerShape = [
+    const out: (number | null)[] = [
       x[0] ?? null,
       convLength(height, this.kernelSize[0], this.strides[0], this.dilationRate[0], same),
       convLength(width, this.kernelSize[1], this.strides[1], this.dilationRate[1], same),

@@ -1,4 +1,11 @@
 import {
+  BATCH_NORM_RELU_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_RELU_TRAINING_KERNEL,
+  BATCH_NORM_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_TRAINING_KERNEL,
+  SGD_UPDATE_KERNEL,
+} from '@resnet-ts/resnet-core/kernel-names';
+import {
   FusedBatchNorm,
   type FusedBatchNormAttrs,
   type KernelConfig,
@@ -12,20 +19,9 @@ import {
 import type { CudaBackend } from '../backend';
 import { cudaKernel, type KernelArgs, runOnCpu } from '../fallback';
 
-/**
- * Kernel names shared with @resnet-ts/resnet-core (training batch norm) and @resnet-ts/train (the
- * fused SGD step), which call them when the active backend registers them. Inputs, attrs and
- * outputs are those the onednn backend implements:
- * - ResNetBatchNormTraining(x, scale, offset; varianceEpsilon) → y, mean, variance (biased)
- * - ResNetBatchNormTrainingGrad(dy, x, scale, mean, variance) → dx, dScale, dOffset
- * - the ReLU forms take `offset` in the gradient too, and recompute the mask from x
- * - ResNetSgdUpdate(param, grad, velocity?; lr, momentum, nesterov, keep) → param', velocity'?
- */
-export const BATCH_NORM_TRAINING = 'ResNetBatchNormTraining';
-export const BATCH_NORM_TRAINING_GRAD = 'ResNetBatchNormTrainingGrad';
-export const BATCH_NORM_RELU_TRAINING = 'ResNetBatchNormReluTraining';
-export const BATCH_NORM_RELU_TRAINING_GRAD = 'ResNetBatchNormReluTrainingGrad';
-export const SGD_UPDATE = 'ResNetSgdUpdate';
+// The kernels @resnet-ts/resnet-core (training batch norm) and @resnet-ts/train (the fused SGD
+// step) call when the active backend registers them; names and contracts are resnet-core's
+// kernel-names, and the onednn backend implements the same ones.
 
 type Inputs = Record<string, TensorInfo | undefined>;
 
@@ -45,7 +41,7 @@ const batchNormTraining = (relu: boolean) => (args: KernelArgs) => {
   const backend = args.backend as CudaBackend;
   const { x, scale, offset } = args.inputs as Inputs;
   const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
-  const name = relu ? BATCH_NORM_RELU_TRAINING : BATCH_NORM_TRAINING;
+  const name = relu ? BATCH_NORM_RELU_TRAINING_KERNEL : BATCH_NORM_TRAINING_KERNEL;
   const channels = channelCheck(name, x!, [scale, offset]);
   const rows = util.sizeFromShape(x!.shape) / Math.max(channels, 1);
   const y = backend.makeTensorInfo(x!.shape, 'float32');
@@ -72,7 +68,7 @@ const batchNormTrainingGrad = (relu: boolean) => (args: KernelArgs) => {
   const backend = args.backend as CudaBackend;
   const { dy, x, scale, offset, mean, variance } = args.inputs as Inputs;
   const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
-  const name = relu ? BATCH_NORM_RELU_TRAINING_GRAD : BATCH_NORM_TRAINING_GRAD;
+  const name = relu ? BATCH_NORM_RELU_TRAINING_GRAD_KERNEL : BATCH_NORM_TRAINING_GRAD_KERNEL;
   const channels = channelCheck(name, x!, relu ? [scale, mean, variance, offset] : [scale, mean, variance]);
   if (dy?.dtype !== 'float32' || !util.arraysEqual(dy.shape, x!.shape)) {
     throw new Error(`${name}: expected a float32 dy of x's shape`);
@@ -179,7 +175,7 @@ function sgdUpdate(args: KernelArgs): TensorInfo[] {
   const sameShape = (t: TensorInfo | undefined) =>
     t?.dtype === 'float32' && util.sizeFromShape(t.shape) === n;
   if (!sameShape(param) || !sameShape(grad) || (velocity && !sameShape(velocity))) {
-    throw new Error(`${SGD_UPDATE}: expected float32 param, grad and velocity of one shape`);
+    throw new Error(`${SGD_UPDATE_KERNEL}: expected float32 param, grad and velocity of one shape`);
   }
   const paramOut = backend.makeTensorInfo(param!.shape, 'float32');
   const velocityOut = velocity ? backend.makeTensorInfo(param!.shape, 'float32') : undefined;
@@ -202,11 +198,11 @@ function sgdUpdate(args: KernelArgs): TensorInfo[] {
 
 export const normKernels: KernelConfig[] = [
   cudaKernel(FusedBatchNorm, fusedBatchNorm),
-  cudaKernel(BATCH_NORM_TRAINING, batchNormTraining(false)),
-  cudaKernel(BATCH_NORM_TRAINING_GRAD, batchNormTrainingGrad(false)),
-  cudaKernel(BATCH_NORM_RELU_TRAINING, batchNormTraining(true)),
-  cudaKernel(BATCH_NORM_RELU_TRAINING_GRAD, batchNormTrainingGrad(true)),
+  cudaKernel(BATCH_NORM_TRAINING_KERNEL, batchNormTraining(false)),
+  cudaKernel(BATCH_NORM_TRAINING_GRAD_KERNEL, batchNormTrainingGrad(false)),
+  cudaKernel(BATCH_NORM_RELU_TRAINING_KERNEL, batchNormTraining(true)),
+  cudaKernel(BATCH_NORM_RELU_TRAINING_GRAD_KERNEL, batchNormTrainingGrad(true)),
   cudaKernel(LRN, lrn),
   cudaKernel(LRNGrad, lrnGrad),
-  cudaKernel(SGD_UPDATE, sgdUpdate),
+  cudaKernel(SGD_UPDATE_KERNEL, sgdUpdate),
 ];

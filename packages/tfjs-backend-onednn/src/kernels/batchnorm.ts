@@ -1,3 +1,9 @@
+import {
+  BATCH_NORM_RELU_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_RELU_TRAINING_KERNEL,
+  BATCH_NORM_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_TRAINING_KERNEL,
+} from '@resnet-ts/resnet-core/kernel-names';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
   engine,
@@ -108,19 +114,8 @@ defineNativeGradient(FusedBatchNorm, (dy, saved, attrs) => {
   };
 });
 
-/**
- * Training-mode batch norm as one kernel with its gradient: the contract with
- * @resnet-ts/resnet-core's BatchNormalization layer, which calls these kernel names when the active
- * backend registers them (and registers the gradient). Inputs x, scale, offset; attrs
- * varianceEpsilon; outputs y and the batch's mean and biased variance per last-axis channel.
- */
-export const BATCH_NORM_TRAINING = 'ResNetBatchNormTraining';
-/** Inputs dy, x, scale, mean, variance; attrs varianceEpsilon; outputs dx, dScale, dOffset. */
-export const BATCH_NORM_TRAINING_GRAD = 'ResNetBatchNormTrainingGrad';
-/** The same followed by a ReLU in one pass: y = max(0, batchNorm(x)); same inputs and outputs. */
-export const BATCH_NORM_RELU_TRAINING = 'ResNetBatchNormReluTraining';
-/** Its gradient: inputs dy, x, scale, offset, mean, variance; outputs dx, dScale, dOffset. */
-export const BATCH_NORM_RELU_TRAINING_GRAD = 'ResNetBatchNormReluTrainingGrad';
+// Training-mode batch norm with its gradient: the kernels @resnet-ts/resnet-core's
+// BatchNormalization layer calls when the active backend registers them (it registers the gradient).
 
 function channelVectorsOrThrow(
   kernelName: string,
@@ -141,7 +136,7 @@ const batchNormTraining =
     const backend = args.backend as MathBackendCPU;
     const { x, scale, offset } = args.inputs as Inputs;
     const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
-    const name = relu ? BATCH_NORM_RELU_TRAINING : BATCH_NORM_TRAINING;
+    const name = relu ? BATCH_NORM_RELU_TRAINING_KERNEL : BATCH_NORM_TRAINING_KERNEL;
     const [s, o] = channelVectorsOrThrow(name, backend, x!, [scale!, offset!]);
     const xv = float32Of(backend, x!)!;
     const y = outputArray(xv.length);
@@ -161,7 +156,7 @@ const batchNormTrainingGrad =
     const backend = args.backend as MathBackendCPU;
     const { dy, x, scale, offset, mean, variance } = args.inputs as Inputs;
     const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
-    const name = relu ? BATCH_NORM_RELU_TRAINING_GRAD : BATCH_NORM_TRAINING_GRAD;
+    const name = relu ? BATCH_NORM_RELU_TRAINING_GRAD_KERNEL : BATCH_NORM_TRAINING_GRAD_KERNEL;
     const vectors = relu ? [scale!, mean!, variance!, offset!] : [scale!, mean!, variance!];
     const [s, m, v, o] = channelVectorsOrThrow(name, backend, x!, vectors);
     const dyv = float32Of(backend, dy!);
@@ -192,8 +187,8 @@ const batchNormTrainingGrad =
 export const batchNormKernels: KernelConfig[] = [
   onednnKernel(FusedBatchNorm, batchNorm),
   onednnKernel(BATCH_NORM_GRAD, batchNormGrad),
-  onednnKernel(BATCH_NORM_TRAINING, batchNormTraining(false)),
-  onednnKernel(BATCH_NORM_TRAINING_GRAD, batchNormTrainingGrad(false)),
-  onednnKernel(BATCH_NORM_RELU_TRAINING, batchNormTraining(true)),
-  onednnKernel(BATCH_NORM_RELU_TRAINING_GRAD, batchNormTrainingGrad(true)),
+  onednnKernel(BATCH_NORM_TRAINING_KERNEL, batchNormTraining(false)),
+  onednnKernel(BATCH_NORM_TRAINING_GRAD_KERNEL, batchNormTrainingGrad(false)),
+  onednnKernel(BATCH_NORM_RELU_TRAINING_KERNEL, batchNormTraining(true)),
+  onednnKernel(BATCH_NORM_RELU_TRAINING_GRAD_KERNEL, batchNormTrainingGrad(true)),
 ];

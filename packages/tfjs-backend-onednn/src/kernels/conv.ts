@@ -1,3 +1,4 @@
+import { FUSED_CONV2D_KERNEL } from '@resnet-ts/resnet-core/kernel-names';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
   backend_util,
@@ -110,14 +111,11 @@ function conv2dImpl(args: KernelArgs, fused: boolean): TensorInfo | TensorInfo[]
 }
 
 /**
- * The inference kernel of @resnet-ts/resnet-core's ResNetFusedConv2D layer (its contract: same
- * name, inputs and attrs): activation(conv(x) + bias + shortcut), the shortcut optionally
- * subsampled and zero-padded along the channels (option A), in one oneDNN convolution with a sum
- * post-op. Inputs x, filter, bias?, shortcut?; attrs strides, pad ('same', 'valid' or explicit
- * NHWC pairs), dilations, activation, shortcutStrides, shortcutChannelsBefore. No gradient
- * (inference only: the layer runs tfjs ops when training).
+ * The inference kernel of @resnet-ts/resnet-core's FusedConv2D layer (FUSED_CONV2D_KERNEL, whose
+ * contract it follows): activation(conv(x) + bias + shortcut), the shortcut optionally subsampled
+ * and zero-padded along the channels (option A), in one oneDNN convolution with a binary-add or sum
+ * post-op.
  */
-export const FUSED_CONV2D = 'ResNetFusedConv2D';
 
 type FusedConvAttrs = ConvAttrs & { shortcutStrides?: number; shortcutChannelsBefore?: number };
 
@@ -132,7 +130,7 @@ function fusedConv2d(args: KernelArgs): TensorInfo {
   const bs = bias ? float32Of(backend, bias) : null;
   const ss = shortcut ? float32Of(backend, shortcut) : null;
   if (!xs || !ws || bs === undefined || ss === undefined || activation === undefined) {
-    throw new Error(`${FUSED_CONV2D}: expected float32 NHWC tensors and a linear or fused activation`);
+    throw new Error(`${FUSED_CONV2D_KERNEL}: expected float32 NHWC tensors and a linear or fused activation`);
   }
   let shortcutParams: Int32Array | null = null;
   if (shortcut) {
@@ -140,7 +138,9 @@ function fusedConv2d(args: KernelArgs): TensorInfo {
     const stride = attrs.shortcutStrides ?? 1;
     const before = attrs.shortcutChannelsBefore ?? 0;
     if (shortcut.shape.length !== 4 || batch !== info.batchSize) {
-      throw new Error(`${FUSED_CONV2D}: shortcut of shape [${shortcut.shape}] for output [${info.outShape}]`);
+      throw new Error(
+        `${FUSED_CONV2D_KERNEL}: shortcut of shape [${shortcut.shape}] for output [${info.outShape}]`,
+      );
     }
     shortcutParams = Int32Array.from([height!, width!, channels!, stride, before]);
   }
@@ -189,7 +189,7 @@ function conv2dBackpropFilter(args: KernelArgs): TensorInfo | TensorInfo[] {
 export const convKernels: KernelConfig[] = [
   onednnKernel(Conv2D, (args) => conv2dImpl(args, false)),
   onednnKernel(FusedConv2D, (args) => conv2dImpl(args, true)),
-  onednnKernel(FUSED_CONV2D, fusedConv2d),
+  onednnKernel(FUSED_CONV2D_KERNEL, fusedConv2d),
   onednnKernel(Conv2DBackpropInput, conv2dBackpropInput),
   onednnKernel(Conv2DBackpropFilter, conv2dBackpropFilter),
 ];

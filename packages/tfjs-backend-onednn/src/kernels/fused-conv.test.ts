@@ -1,7 +1,7 @@
+import { FUSED_CONV2D_KERNEL } from '@resnet-ts/resnet-core/kernel-names';
 import * as tf from '@tensorflow/tfjs-core';
 import { setConvLayout } from '../index';
 import { describeNative, relativeError, seededTensor } from '../testing';
-import { FUSED_CONV2D } from './conv';
 
 // The same bound as the other convolutions' (norm-wise relative error against tfjs's cpu ops).
 const TOLERANCE = 1e-4;
@@ -130,7 +130,7 @@ function reference(c: Case, t: tf.NamedTensorMap): tf.Tensor {
 }
 
 function fused(c: Case, t: tf.NamedTensorMap): tf.Tensor {
-  return tf.engine().runKernel(FUSED_CONV2D, t, {
+  return tf.engine().runKernel(FUSED_CONV2D_KERNEL, t, {
     strides: [c.stride, c.stride],
     pad: Array.isArray(c.pad) ? [[0, 0], ...c.pad, [0, 0]] : c.pad,
     dilations: [1, 1],

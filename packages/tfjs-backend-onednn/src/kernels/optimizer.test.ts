@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../index';
+import { SGD_UPDATE_KERNEL } from '@resnet-ts/resnet-core/kernel-names';
 import { describeNative, seededTensor } from '../testing';
-import { SGD_UPDATE } from './optimizer';
 
 const t = seededTensor;
 
@@ -46,7 +46,7 @@ describeNative('ResNetSgdUpdate', () => {
     const inputs: tf.NamedTensorMap = v ? { param: p, grad: g, velocity: v } : { param: p, grad: g };
     const fused = tf
       .engine()
-      .runKernel(SGD_UPDATE, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      .runKernel(SGD_UPDATE_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
     const expected = chain(p, g, v, attrs.lr, attrs.momentum, nesterov, keep);
     expect(fused).toHaveLength(expected.length);
     for (const [i, e] of expected.entries()) {
@@ -61,7 +61,11 @@ describeNative('ResNetSgdUpdate', () => {
     expect(() =>
       tf
         .engine()
-        .runKernel(SGD_UPDATE, { param: p, grad: g }, { lr: 0.1, momentum: 0, nesterov: false, keep: 1 }),
+        .runKernel(
+          SGD_UPDATE_KERNEL,
+          { param: p, grad: g },
+          { lr: 0.1, momentum: 0, nesterov: false, keep: 1 },
+        ),
     ).toThrow('ResNetSgdUpdate: expected float32 param, grad and velocity of one shape');
     tf.dispose([p, g]);
   });

@@ -1,18 +1,11 @@
+import { SGD_UPDATE_KERNEL } from '@resnet-ts/resnet-core/kernel-names';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { float32Of, outputArray } from '../data';
 import { requireAddon } from '../native';
 import { type KernelArgs, onednnKernel } from './fallback';
 
-/**
- * One SGD step of one parameter as a single kernel: the contract with @resnet-ts/train's optimiser,
- * which calls it when the active backend registers it. Inputs `param`, `grad` and, with momentum,
- * `velocity`; attrs `lr`, `momentum`, `nesterov`, `keep` (1 − lr·weightDecay). Outputs the new
- * parameter and, with momentum, the new velocity:
- *   v' = v·momentum + g;  d = nesterov ? g + v'·momentum : v' (d = g without velocity);  p' = p·keep − d·lr
- * Each step rounds to float32 as the same sequence of tfjs ops does.
- */
-export const SGD_UPDATE = 'ResNetSgdUpdate';
+// One SGD step of one parameter: @resnet-ts/resnet-core's SGD_UPDATE_KERNEL (its contract).
 
 export interface SgdUpdateAttrs {
   lr: number;
@@ -28,7 +21,7 @@ function sgdUpdate(args: KernelArgs): TensorInfo[] {
   const values = [param, grad, velocity].map((t) => (t ? float32Of(backend, t) : null));
   const [p, g, v] = values;
   if (!p || !g || (velocity && !v) || g.length !== p.length || (v && v.length !== p.length)) {
-    throw new Error(`${SGD_UPDATE}: expected float32 param, grad and velocity of one shape`);
+    throw new Error(`${SGD_UPDATE_KERNEL}: expected float32 param, grad and velocity of one shape`);
   }
   const paramOut = outputArray(p.length);
   const velocityOut = v ? outputArray(p.length) : null;
@@ -38,4 +31,4 @@ function sgdUpdate(args: KernelArgs): TensorInfo[] {
   return outputs;
 }
 
-export const optimizerKernels: KernelConfig[] = [onednnKernel(SGD_UPDATE, sgdUpdate)];
+export const optimizerKernels: KernelConfig[] = [onednnKernel(SGD_UPDATE_KERNEL, sgdUpdate)];
