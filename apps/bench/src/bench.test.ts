@@ -107,7 +107,7 @@ describe('resnet-bench', () => {
     expect(r.out).toMatch(/\| fake train \| fake infer \| train ×fake \|/);
   });
 
-  it('compare trains every model on the same data and draws the seed’s charts', async () => {
+  it('compare trains every model on the same data and draws the original project’s charts', async () => {
     const data = path.join(out, 'data');
     for (const [c, name] of ['red', 'green'].entries()) {
       await mkdir(path.join(data, name), { recursive: true });

@@ -81,7 +81,7 @@ export function createProgram(print: (line: string) => void, printError: (line: 
   program
     .command('compare')
     .description(
-      "the seed's table: train each model on the same data; accuracy per epoch, s/epoch vs params and FLOPs",
+      "the original project's table: train each model on the same data; accuracy per epoch, s/epoch vs params and FLOPs",
     )
     .requiredOption('--data <source>', 'folder of class folders, .tar(.gz) of them, or cifar10[:<path>]')
     .option(

@@ -823,7 +823,7 @@ describe('resnet scrape', () => {
     }
   });
 
-  it("random classes from --class-info need the seed's minimum of URLs, unless --min-urls says otherwise", async () => {
+  it("random classes from --class-info need the original project's minimum of URLs, unless --min-urls says otherwise", async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-'));
     const info = path.join(root, 'info.json');
     const entry = { img_url_count: 12, flickr_img_url_count: 12, class_name: 'organism' };

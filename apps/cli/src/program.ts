@@ -233,10 +233,10 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--classes <n>', 'or this many random classes (seeded)', positiveInteger)
     .option(
       '--min-urls <n>',
-      "random classes need at least this many URLs (default: the seed's per-class/0.8 rule)",
+      "random classes need at least this many URLs (default: the original project's per-class/0.8 rule)",
       positiveInteger,
     )
-    .option('--class-info <json>', "class table in the seed's imagenet_class_info.json format")
+    .option('--class-info <json>', "class table in the original project's imagenet_class_info.json format")
     .option('--flickr-only', 'only Flickr URLs')
     .requiredOption('--per-class <n>', 'images per class', positiveInteger)
     .requiredOption('--out <dir>', 'output root: <out>/<class name>/<wnid>_<sha256>.<ext>')
@@ -269,7 +269,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
       'shrink so the longer side is at most this, re-encode JPEG',
       positiveInteger,
     )
-    .option('--debug-csv', "write the seed's per-URL debug CSV")
+    .option('--debug-csv', "write the original project's per-URL debug CSV")
     .option('--no-noai', 'ignore X-Robots-Tag noai / noimageai (respected by default)')
     .option('--seed <n>', 'seed for random classes', integer)
     .option('--json', 'print the report as JSON')

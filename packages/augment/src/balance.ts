@@ -59,7 +59,7 @@ function formatOf(file: string): ImageFormat {
 }
 
 /**
- * The seed project's class balancing, done so it can be re-run: every class folder of `srcDir`
+ * The original project's class balancing, done so it can be re-run: every class folder of `srcDir`
  * ends with exactly `perClass` images. Missing images are augmented variants of the originals
  * (round-robin, deterministic names and randomness), originals are never modified, an existing
  * variant is not written again, and `balance-manifest.jsonl` records what each file came from.

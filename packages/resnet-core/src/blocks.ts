@@ -33,7 +33,7 @@ export interface BottleneckBlockOptions extends BlockOptions {
   strideOn?: StrideOn;
 }
 
-/** The seed notebook's Keras blocks: explicit [f1, f2, f3] filters and a middle kernel size. */
+/** The original notebook's Keras blocks: explicit [f1, f2, f3] filters and a middle kernel size. */
 export interface KerasBlockOptions extends Omit<BlockOptions, 'shortcut' | 'strides'> {
   filters: [number, number, number];
   /** Middle convolution's kernel size. Default 3. */

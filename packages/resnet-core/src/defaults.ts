@@ -41,7 +41,7 @@ export const BLOCK_DEFAULTS = {
   fuseBatchNormRelu: RESNET_DEFAULTS.fuseBatchNormRelu,
 } as const;
 
-/** The seed notebook's Keras blocks (`identityBlock`, `convBlock`): Keras's stride on the first 1x1. */
+/** The original notebook's Keras blocks (`identityBlock`, `convBlock`): Keras's stride on the first 1x1. */
 export const KERAS_BLOCK_DEFAULTS = { kernelSize: 3, strides: 2, strideOn: '1x1' } as const;
 
 /** AlexNet's defaults (`buildAlexNet`): the 227x227 input at which 11x11/4 tiles exactly, ImageNet's classes. */

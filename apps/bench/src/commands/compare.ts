@@ -54,7 +54,7 @@ export interface CompareRow {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-/** The seed project's table: the same data, split and schedule for every architecture. */
+/** The original project's table: the same data, split and schedule for every architecture. */
 export async function runCompare(
   flags: CompareFlags,
   print: (line: string) => void,

@@ -105,7 +105,7 @@ export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
       signal: abort.signal,
       onProgress: (p) => {
         bar?.update(p.totalSaved, { rate: p.stats.imagesPerSecond.toFixed(1), cls: p.folder });
-        // Like the seed: a statistics line every 250 URLs when there is no bar.
+        // Like the original project's scraper: a statistics line every 250 URLs when there is no bar.
         if (!bar && p.stats.tried - lastLine >= 250) {
           lastLine = p.stats.tried;
           io.stderr(

@@ -5,7 +5,7 @@
 export type ImageDataset = MemoryDataset | FileDataset;
 
 export interface DatasetBase {
-  /** Class names, index = label (sorted folder names, like the seed's LabelEncoder). */
+  /** Class names, index = label (sorted folder names, like the original project's LabelEncoder). */
   classes: string[];
   /** One label per sample. */
   labels: Int32Array;
