@@ -14,8 +14,9 @@ export interface BackendDevice {
 
 /**
  * A backend's description of itself: what it can be told and what it offers. A backend package
- * exports one as `capabilities`, matching this shape structurally (it needs no dependency on this
- * package); `configureBackend` acts only through it, so no caller special-cases a backend by name.
+ * exports one as `capabilities` (`satisfies BackendCapabilities`; a package that does not depend on
+ * this one may match it structurally); `configureBackend` acts only through it, so no caller
+ * special-cases a backend by name.
  */
 export interface BackendCapabilities {
   /** The name it registers with TensorFlow.js. */

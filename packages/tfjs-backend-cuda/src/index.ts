@@ -1,3 +1,4 @@
+import type { BackendCapabilities } from '@resnet-ts/backends';
 import { engine } from '@tensorflow/tfjs-core';
 import type { AllocatorStats } from './allocator';
 import type { CudaBackend } from './backend';
@@ -83,8 +84,8 @@ export function emptyCache(): number {
 }
 
 /**
- * What this backend offers, as `@resnet-ts/backends` reads it (its `BackendCapabilities`, matched
- * structurally: this package depends on no selection code). `configureBackend` sets the precision
+ * What this backend offers, as `@resnet-ts/backends` reads it (its `BackendCapabilities`).
+ * `configureBackend` sets the precision
  * through it; benchmark records read the GPU and the precision from it. Threads: none to set.
  */
 export const capabilities = {
@@ -97,4 +98,4 @@ export const capabilities = {
     return NATIVE_KERNELS.map((k) => k.kernelName).filter((name) => /^ResNet|Fused/.test(name));
   },
   device: deviceInfo,
-};
+} satisfies BackendCapabilities;

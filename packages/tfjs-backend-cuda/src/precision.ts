@@ -1,7 +1,10 @@
+import { PRECISIONS, type Precision } from '@resnet-ts/backends';
 import { loadAddon } from './native';
 
-export type Precision = 'fp32' | 'tf32' | 'bf16';
-export const PRECISIONS: readonly Precision[] = ['fp32', 'tf32', 'bf16'];
+// The precision names are @resnet-ts/backends' (defined there once); these are the addon's codes.
+export { PRECISIONS, type Precision };
+
+const PRECISION_CODES: Readonly<Record<Precision, number>> = { fp32: 0, tf32: 1, bf16: 2 };
 let precision: Precision = 'fp32';
 
 /**
@@ -15,7 +18,7 @@ export function setPrecision(value: Precision): void {
     throw new Error(`precision: expected one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(value)}`);
   }
   precision = value;
-  loadAddon()?.precision(PRECISIONS.indexOf(value));
+  loadAddon()?.precision(PRECISION_CODES[value]);
 }
 
 export function getPrecision(): Precision {

@@ -42,7 +42,7 @@ describeNative('convolution layout policy', () => {
 
   it('refuses an unknown layout, naming the choices', () => {
     expect(() => setConvLayout('nchw' as 'plain')).toThrow(
-      'layout: expected one of timed, plain, blocked, got "nchw"',
+      'layout: expected one of plain, blocked, timed, got "nchw"',
     );
   });
 });

@@ -1,3 +1,4 @@
+import { type BackendCapabilities, CONV_LAYOUTS, type ConvLayout } from '@resnet-ts/backends';
 import { loadAddon } from './native';
 import { BACKEND_NAME, NATIVE_KERNELS, registerOneDnnBackend } from './register';
 
@@ -61,8 +62,11 @@ export function setPrimitiveCacheLimit(entries: number): void {
   loadAddon()?.primitiveCache(entries);
 }
 
-export type ConvLayout = 'timed' | 'plain' | 'blocked';
-const CONV_LAYOUTS: ConvLayout[] = ['timed', 'plain', 'blocked'];
+// The layout names are @resnet-ts/backends' (defined there once); these are the native policy codes
+// (native/conv.hpp's ConvLayoutPolicy).
+export type { ConvLayout };
+
+const POLICY_CODES: Readonly<Record<ConvLayout, number>> = { timed: 0, plain: 1, blocked: 2 };
 
 /**
  * How convolutions choose between plain NHWC and oneDNN's blocked layouts. `timed` (the default)
@@ -72,8 +76,8 @@ const CONV_LAYOUTS: ConvLayout[] = ['timed', 'plain', 'blocked'];
  * check). Changing it frees the cached primitives.
  */
 export function setConvLayout(layout: ConvLayout): void {
-  const policy = CONV_LAYOUTS.indexOf(layout);
-  if (policy < 0) {
+  const policy = CONV_LAYOUTS.includes(layout) ? POLICY_CODES[layout] : undefined;
+  if (policy === undefined) {
     throw new Error(`layout: expected one of ${CONV_LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
   }
   loadAddon()?.convLayout(policy);
@@ -82,7 +86,7 @@ export function setConvLayout(layout: ConvLayout): void {
 /** The convolution layout policy in force; undefined when the addon is unavailable. */
 export function getConvLayout(): ConvLayout | undefined {
   const policy = loadAddon()?.convLayout();
-  return policy === undefined ? undefined : CONV_LAYOUTS[policy];
+  return CONV_LAYOUTS.find((layout) => POLICY_CODES[layout] === policy);
 }
 
 /** Frees every cached primitive, e.g. after inference on many image sizes. */
@@ -91,15 +95,14 @@ export function clearPrimitiveCache(): void {
 }
 
 /**
- * What this backend offers, as `@resnet-ts/backends` reads it (its `BackendCapabilities`, matched
- * structurally: this package depends on no selection code). `configureBackend` sets threads and
- * convolution layouts through it; oneDNN computes in fp32 only.
+ * What this backend offers, as `@resnet-ts/backends` reads it (its `BackendCapabilities`).
+ * `configureBackend` sets threads and convolution layouts through it; oneDNN computes in fp32 only.
  */
 export const capabilities = {
   name: BACKEND_NAME,
   setThreads,
   getThreads,
-  convLayouts: CONV_LAYOUTS as readonly ConvLayout[],
+  convLayouts: CONV_LAYOUTS,
   setConvLayout,
   precisions: ['fp32'] as readonly string[],
   /** The fused kernels registered natively (ours, `ResNet*`, and tfjs's `Fused*`), e.g. `ResNetFusedConv2D`. */
@@ -110,4 +113,4 @@ export const capabilities = {
     const version = oneDnnVersion();
     return version ? { onednn: version } : {};
   },
-};
+} satisfies BackendCapabilities;
