@@ -129,6 +129,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormTraining", Napi::Function::New(env, Guarded<BatchNormTraining>));
   exports.Set("batchNormTrainingGrad", Napi::Function::New(env, Guarded<BatchNormTrainingGrad>));
   exports.Set("sgdUpdate", Napi::Function::New(env, Guarded<SgdUpdate>));
+  // Op and policy codes by name, so that the JS side never writes a bare number.
+  auto codes = ElementwiseOpCodes(env);
+  auto conv = ConvOpCodes(env);
+  codes.Set("activation", conv.Get("activation"));
+  codes.Set("convLayout", conv.Get("convLayout"));
+  exports.Set("opCodes", codes);
   return exports;
 }
 

@@ -81,7 +81,7 @@ struct ConvShape {
 
 }  // namespace
 
-// Activation codes shared with src/native.ts.
+// Activation codes, exported by name (ConvOpCodes).
 enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kLeakyRelu = 4, kSigmoid = 5 };
 
 static void append_activation(dnnl::post_ops& ops, int activation, float alpha) {
@@ -344,7 +344,7 @@ static void run_forward(ConvForward& e, float* x, float* w, double weights_versi
 }
 
 // conv2d(params, x, filter, bias | null, out, activation, alpha, weightsVersion,
-//        shortcut | null, shortcutParams | null)
+//        shortcut | null, shortcutParams | null, allowWinograd)
 // shortcutParams: [height, width, channels, stride, before] of the shortcut (NHWC, same batch).
 // With a shortcut the result is activation(conv(x) + bias + shortcut): the shortcut is written
 // into `out` and added by oneDNN's sum post-op, ahead of the activation's eltwise post-op.
@@ -382,7 +382,11 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
                             shortcut.height == s.dst[2] && shortcut.width == s.dst[3];
     mode = same_shape ? ShortcutMode::kAddInput : ShortcutMode::kAddPrefilled;
   }
-  const int64_t variant = (bias ? 1 : 0) + 2 * activation + 64 * static_cast<int64_t>(mode);
+  // Winograd trades precision (about 1e-4 relative per layer) for speed: only the inference-only
+  // fused kernel allows it; tfjs's Conv2D, which training runs, stays direct.
+  const bool allow_winograd = info.Length() > 10 && info[10].ToBoolean().Value();
+  const int64_t variant =
+      (bias ? 1 : 0) + 2 * activation + 64 * static_cast<int64_t>(mode) + (allow_winograd ? 256 : 0);
 
   auto& e = tuned<ConvForward>(
       key_of("conv_fwd", p, variant),
@@ -392,7 +396,7 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
         const bool winograd = candidate == kForwardImpls;
         const int impl = candidate < kForwardImpls ? candidate : std::max(0, candidate - kForwardImpls - 1);
         const int threads = candidate > kForwardImpls ? 1 : 0;
-        if (winograd && (layout == Layout::kPlain || !s.winograd_candidate())) return nullptr;
+        if (winograd && (!allow_winograd || layout == Layout::kPlain || !s.winograd_candidate())) return nullptr;
         auto entry = std::make_unique<ConvForward>();
         entry->threads = threads;
         ThreadScope scope(threads);
@@ -504,6 +508,24 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
       [&](ConvBackwardWeights& candidate) { run_backward_weights(candidate, x, dy, dw); });
   run_backward_weights(e, x, dy, dw);
   return info.Env().Undefined();
+}
+
+Napi::Object ConvOpCodes(Napi::Env env) {
+  auto activation = Napi::Object::New(env);
+  activation.Set("linear", static_cast<int>(kLinear));
+  activation.Set("relu", static_cast<int>(kRelu));
+  activation.Set("relu6", static_cast<int>(kRelu6));
+  activation.Set("elu", static_cast<int>(kElu));
+  activation.Set("leakyrelu", static_cast<int>(kLeakyRelu));
+  activation.Set("sigmoid", static_cast<int>(kSigmoid));
+  auto layout = Napi::Object::New(env);
+  layout.Set("timed", static_cast<int>(ConvLayoutPolicy::kTimed));
+  layout.Set("plain", static_cast<int>(ConvLayoutPolicy::kPlain));
+  layout.Set("blocked", static_cast<int>(ConvLayoutPolicy::kBlocked));
+  auto codes = Napi::Object::New(env);
+  codes.Set("activation", activation);
+  codes.Set("convLayout", layout);
+  return codes;
 }
 
 }  // namespace onednn_addon

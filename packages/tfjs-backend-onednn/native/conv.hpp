@@ -4,8 +4,10 @@
 #include <dnnl.hpp>
 
 namespace onednn_addon {
-// Attributes fusing a tfjs activation (codes in src/kernels/conv.ts) as an eltwise post-op.
+// Attributes fusing a tfjs activation (a code of ConvOpCodes' `activation`) as an eltwise post-op.
 dnnl::primitive_attr activation_attr(int activation, float alpha);
+// The codes JS passes by name: { activation: { linear: 0, relu, … }, convLayout: { timed, plain, blocked } }.
+Napi::Object ConvOpCodes(Napi::Env env);
 // How convolution primitives pick their memory layouts (see conv.cc).
 enum class ConvLayoutPolicy { kTimed = 0, kPlain = 1, kBlocked = 2 };
 void set_conv_layout_policy(ConvLayoutPolicy policy);

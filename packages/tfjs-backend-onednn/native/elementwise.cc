@@ -411,4 +411,38 @@ Napi::Value Pad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Object ElementwiseOpCodes(Napi::Env env) {
+  auto table = [&](std::initializer_list<std::pair<const char*, int>> entries) {
+    auto object = Napi::Object::New(env);
+    for (const auto& [name, code] : entries) object.Set(name, code);
+    return object;
+  };
+  auto codes = Napi::Object::New(env);
+  codes.Set("binary", table({{"add", kAdd},
+                             {"sub", kSub},
+                             {"mul", kMul},
+                             {"div", kDiv},
+                             {"max", kMax},
+                             {"min", kMin},
+                             {"squaredDifference", kSquaredDifference},
+                             {"reluGrad", kReluGrad},
+                             {"squareGrad", kSquareGrad}}));
+  codes.Set("unary", table({{"relu", kRelu},
+                            {"relu6", kRelu6},
+                            {"neg", kNeg},
+                            {"square", kSquare},
+                            {"sqrt", kSqrt},
+                            {"rsqrt", kRsqrt},
+                            {"exp", kExp},
+                            {"log", kLog},
+                            {"abs", kAbs},
+                            {"step", kStep},
+                            {"sigmoid", kSigmoid},
+                            {"tanh", kTanh},
+                            {"reciprocal", kReciprocal},
+                            {"elu", kElu}}));
+  codes.Set("reduce", table({{"sum", kSum}, {"mean", kMean}, {"max", kMaxReduce}, {"min", kMinReduce}}));
+  return codes;
+}
+
 }  // namespace onednn_addon

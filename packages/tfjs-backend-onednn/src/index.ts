@@ -62,11 +62,9 @@ export function setPrimitiveCacheLimit(entries: number): void {
   loadAddon()?.primitiveCache(entries);
 }
 
-// The layout names are @resnet-ts/backends' (defined there once); these are the native policy codes
-// (native/conv.hpp's ConvLayoutPolicy).
+// The layout names are @resnet-ts/backends' (defined there once); their codes are the addon's
+// (native/conv.hpp's ConvLayoutPolicy, exported as opCodes.convLayout).
 export type { ConvLayout };
-
-const POLICY_CODES: Readonly<Record<ConvLayout, number>> = { timed: 0, plain: 1, blocked: 2 };
 
 /**
  * How convolutions choose between plain NHWC and oneDNN's blocked layouts. `timed` (the default)
@@ -76,17 +74,18 @@ const POLICY_CODES: Readonly<Record<ConvLayout, number>> = { timed: 0, plain: 1,
  * check). Changing it frees the cached primitives.
  */
 export function setConvLayout(layout: ConvLayout): void {
-  const policy = CONV_LAYOUTS.includes(layout) ? POLICY_CODES[layout] : undefined;
-  if (policy === undefined) {
+  if (!CONV_LAYOUTS.includes(layout)) {
     throw new Error(`layout: expected one of ${CONV_LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
   }
-  loadAddon()?.convLayout(policy);
+  const addon = loadAddon();
+  addon?.convLayout(addon.opCodes.convLayout[layout]);
 }
 
 /** The convolution layout policy in force; undefined when the addon is unavailable. */
 export function getConvLayout(): ConvLayout | undefined {
-  const policy = loadAddon()?.convLayout();
-  return CONV_LAYOUTS.find((layout) => POLICY_CODES[layout] === policy);
+  const addon = loadAddon();
+  const policy = addon?.convLayout();
+  return CONV_LAYOUTS.find((layout) => addon?.opCodes.convLayout[layout] === policy);
 }
 
 /** Frees every cached primitive, e.g. after inference on many image sizes. */

@@ -1,9 +1,58 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { ConvLayout } from '@resnet-ts/backends';
+
+// The names of the addon's op and policy codes; the codes themselves are the C++ enums', exported by
+// the addon as `opCodes` (native/elementwise.cc, native/conv.cc), so no number is written here.
+export const BINARY_OPS = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'max',
+  'min',
+  'squaredDifference',
+  'reluGrad',
+  'squareGrad',
+] as const;
+export const UNARY_OPS = [
+  'relu',
+  'relu6',
+  'neg',
+  'square',
+  'sqrt',
+  'rsqrt',
+  'exp',
+  'log',
+  'abs',
+  'step',
+  'sigmoid',
+  'tanh',
+  'reciprocal',
+  'elu',
+] as const;
+export const REDUCE_OPS = ['sum', 'mean', 'max', 'min'] as const;
+/** tfjs's fused activations the addon applies as post-ops (others fall back to the cpu kernel). */
+export const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+export type UnaryOp = (typeof UNARY_OPS)[number];
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+export type FusedActivation = (typeof FUSED_ACTIVATIONS)[number];
+
+export interface OpCodes {
+  binary: Record<BinaryOp, number>;
+  unary: Record<UnaryOp, number>;
+  reduce: Record<ReduceOp, number>;
+  activation: Record<FusedActivation, number>;
+  /** The layout policies, named by @resnet-ts/backends' `CONV_LAYOUTS`. */
+  convLayout: Record<ConvLayout, number>;
+}
 
 /** The functions the compiled addon exports (see native/addon.cc). */
 export interface OneDnnAddon {
+  /** Op and policy codes by name (the C++ enums'). */
+  opCodes: OpCodes;
   version(): { major: number; minor: number; patch: number; cpuRuntime: string };
   setNumThreads(threads: number): void;
   getNumThreads(): number;
@@ -17,7 +66,7 @@ export interface OneDnnAddon {
   clearPrimitiveCache(): void;
   /** Drops the reordered copies of the weights whose data has this version (see conv2d). */
   forgetWeights(version: number): void;
-  /** Sets (when given) and returns the convolution layout policy: 0 timed, 1 plain, 2 blocked. */
+  /** Sets (when given) and returns the convolution layout policy (a code of `opCodes.convLayout`). */
   convLayout(policy?: number): number;
   /**
    * activation(conv(x) + bias [+ shortcut]). `weightsVersion` names the filter's data (0: unknown),
@@ -36,6 +85,8 @@ export interface OneDnnAddon {
     weightsVersion?: number,
     shortcut?: Float32Array | null,
     shortcutParams?: Int32Array | null,
+    /** Let `timed` layouts also try Winograd (less precise: inference only). */
+    allowWinograd?: boolean,
   ): void;
   /** params: batchA, batchB, M, K, N, transposeA, transposeB. */
   matmul(

@@ -1,5 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -70,8 +79,14 @@ function runMasked(command: string, cwd: string, env: NodeJS.ProcessEnv = {}) {
         )[0]?.filename as string,
       );
     tarball = pack(copy);
-    // Its own dependencies, packed from this checkout, so the install needs no registry.
-    const dependencies = ['node-addon-api', 'node-gyp-build'].map((name) =>
+    // Its own dependencies (this project's packages among them, which are not on the registry
+    // here), packed from this checkout, so the install needs no registry.
+    const { dependencies: needed } = JSON.parse(
+      readFileSync(path.join(packageDir, 'package.json'), 'utf8'),
+    ) as {
+      dependencies: Record<string, string>;
+    };
+    const dependencies = Object.keys(needed).map((name) =>
       pack(path.dirname(require.resolve(`${name}/package.json`, { paths: [packageDir] }))),
     );
     const app = path.join(dir, 'app');

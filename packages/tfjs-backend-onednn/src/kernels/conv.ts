@@ -10,7 +10,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { dataVersion, float32Of, outputArray, sizeOf } from '../data';
-import { requireAddon } from '../native';
+import { FUSED_ACTIVATIONS, type FusedActivation, requireAddon } from '../native';
 import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -38,15 +38,13 @@ function convParams(info: Conv2DInfo): Int32Array {
   ]);
 }
 
-/** Activation codes understood by the addon; others fall back to the cpu kernel. */
-export const ACTIVATIONS: Record<string, number> = {
-  linear: 0,
-  relu: 1,
-  relu6: 2,
-  elu: 3,
-  leakyrelu: 4,
-  sigmoid: 5,
-};
+/** The addon's code of a tfjs fused activation; undefined for one it lacks (the cpu kernel runs). */
+export function activationCode(name: string | undefined): number | undefined {
+  const activation = name ?? 'linear';
+  return (FUSED_ACTIVATIONS as readonly string[]).includes(activation)
+    ? requireAddon().opCodes.activation[activation as FusedActivation]
+    : undefined;
+}
 
 type ConvAttrs = {
   strides: [number, number] | number;
@@ -83,7 +81,7 @@ function conv2dImpl(args: KernelArgs, fused: boolean): TensorInfo | TensorInfo[]
   const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
   const attrs = args.attrs as unknown as ConvAttrs;
   const info = convInfoOf(x!.shape, filter!.shape, attrs, attrs.dilations);
-  const activation = ACTIVATIONS[attrs.activation ?? 'linear'];
+  const activation = activationCode(attrs.activation);
   const xs = float32Of(backend, x!);
   const ws = float32Of(backend, filter!);
   const bs = bias ? float32Of(backend, bias) : null;
@@ -124,7 +122,7 @@ function fusedConv2d(args: KernelArgs): TensorInfo {
   const { x, filter, bias, shortcut } = args.inputs as Record<string, TensorInfo | undefined>;
   const attrs = args.attrs as unknown as FusedConvAttrs;
   const info = convInfoOf(x!.shape, filter!.shape, { ...attrs, dataFormat: 'NHWC' }, attrs.dilations);
-  const activation = ACTIVATIONS[attrs.activation ?? 'linear'];
+  const activation = activationCode(attrs.activation);
   const xs = float32Of(backend, x!);
   const ws = float32Of(backend, filter!);
   const bs = bias ? float32Of(backend, bias) : null;
@@ -156,6 +154,7 @@ function fusedConv2d(args: KernelArgs): TensorInfo {
     dataVersion(filter!),
     ss,
     shortcutParams,
+    true, // inference only: Winograd may be timed too
   );
   return backend.makeTensorInfo(info.outShape, 'float32', out);
 }

@@ -37,23 +37,37 @@ import {
 } from '@tensorflow/tfjs-core';
 import { float32Of, outputArray, sizeOf } from '../data';
 import { defineNativeGradient } from '../gradients';
-import { requireAddon } from '../native';
+import { type BinaryOp, type ReduceOp, requireAddon, type UnaryOp } from '../native';
 import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
 
 const dims = (shape: readonly number[]) => Int32Array.from(shape);
 
-/** Binary op codes of native/elementwise.cc. */
-const BINARY: [string, number][] = [
-  [Add, 0],
-  [Sub, 1],
-  [Multiply, 2],
-  [RealDiv, 3],
-  [Maximum, 4],
-  [Minimum, 5],
-  [SquaredDifference, 6],
+/** The tfjs kernels run by the addon's binary ops. */
+const BINARY: [string, BinaryOp][] = [
+  [Add, 'add'],
+  [Sub, 'sub'],
+  [Multiply, 'mul'],
+  [RealDiv, 'div'],
+  [Maximum, 'max'],
+  [Minimum, 'min'],
+  [SquaredDifference, 'squaredDifference'],
 ];
 
-function binaryKernel(kernelName: string, op: number): KernelConfig {
+/** Runs the addon's binary op `op` (by name; its code is the addon's). */
+function binary(
+  op: BinaryOp,
+  a: Float32Array,
+  aShape: readonly number[],
+  b: Float32Array,
+  bShape: readonly number[],
+  out: Float32Array,
+  outShape: readonly number[],
+): void {
+  const addon = requireAddon();
+  addon.binary(addon.opCodes.binary[op], a, dims(aShape), b, dims(bShape), out, dims(outShape));
+}
+
+function binaryKernel(kernelName: string, op: BinaryOp): KernelConfig {
   return onednnKernel(kernelName, (args: KernelArgs) => {
     const backend = args.backend as MathBackendCPU;
     const { a, b } = args.inputs as Record<string, TensorInfo>;
@@ -62,30 +76,30 @@ function binaryKernel(kernelName: string, op: number): KernelConfig {
     if (!av || !bv) return cpuKernel(kernelName, args);
     const outShape = backend_util.assertAndGetBroadcastShape(a!.shape, b!.shape);
     const out = outputArray(sizeOf(outShape));
-    requireAddon().binary(op, av, dims(a!.shape), bv, dims(b!.shape), out, dims(outShape));
+    binary(op, av, a!.shape, bv, b!.shape, out, outShape);
     return backend.makeTensorInfo(outShape, 'float32', out);
   });
 }
 
-/** Unary op codes of native/elementwise.cc. */
-const UNARY: [string, number][] = [
-  [Relu, 0],
-  [Relu6, 1],
-  [Neg, 2],
-  [Square, 3],
-  [Sqrt, 4],
-  [Rsqrt, 5],
-  [Exp, 6],
-  [Log, 7],
-  [Abs, 8],
-  [Step, 9],
-  [Sigmoid, 10],
-  [Tanh, 11],
-  [Reciprocal, 12],
-  [Elu, 13],
+/** The tfjs kernels run by the addon's unary ops. */
+const UNARY: [string, UnaryOp][] = [
+  [Relu, 'relu'],
+  [Relu6, 'relu6'],
+  [Neg, 'neg'],
+  [Square, 'square'],
+  [Sqrt, 'sqrt'],
+  [Rsqrt, 'rsqrt'],
+  [Exp, 'exp'],
+  [Log, 'log'],
+  [Abs, 'abs'],
+  [Step, 'step'],
+  [Sigmoid, 'sigmoid'],
+  [Tanh, 'tanh'],
+  [Reciprocal, 'reciprocal'],
+  [Elu, 'elu'],
 ];
 
-function unaryKernel(kernelName: string, op: number): KernelConfig {
+function unaryKernel(kernelName: string, op: UnaryOp): KernelConfig {
   return onednnKernel(kernelName, (args: KernelArgs) => {
     const backend = args.backend as MathBackendCPU;
     const { x } = args.inputs as Record<string, TensorInfo>;
@@ -93,17 +107,18 @@ function unaryKernel(kernelName: string, op: number): KernelConfig {
     if (!xv) return cpuKernel(kernelName, args);
     const out = outputArray(xv.length);
     const alpha = (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0;
-    requireAddon().unary(op, xv, out, alpha);
+    const addon = requireAddon();
+    addon.unary(addon.opCodes.unary[op], xv, out, alpha);
     return backend.makeTensorInfo(x!.shape, 'float32', out);
   });
 }
 
-/** Reduce op codes of native/elementwise.cc. */
-const REDUCE: [string, number][] = [
-  [Sum, 0],
-  [Mean, 1],
-  [Max, 2],
-  [Min, 3],
+/** The tfjs kernels run by the addon's reductions. */
+const REDUCE: [string, ReduceOp][] = [
+  [Sum, 'sum'],
+  [Mean, 'mean'],
+  [Max, 'max'],
+  [Min, 'min'],
 ];
 
 /**
@@ -136,7 +151,7 @@ export function collapseReduction(
   return [outer, reduced, inner];
 }
 
-function reduceKernel(kernelName: string, op: number): KernelConfig {
+function reduceKernel(kernelName: string, op: ReduceOp): KernelConfig {
   return onednnKernel(kernelName, (args: KernelArgs) => {
     const backend = args.backend as MathBackendCPU;
     const { x } = args.inputs as Record<string, TensorInfo>;
@@ -156,7 +171,8 @@ function reduceKernel(kernelName: string, op: number): KernelConfig {
       ? x!.shape.map((d, i) => (axes.includes(i) ? 1 : d))
       : x!.shape.filter((_, i) => !axes.includes(i));
     const out = outputArray(krk[0] * krk[2]);
-    requireAddon().reduce(op, xv, Int32Array.from(krk), out);
+    const addon = requireAddon();
+    addon.reduce(addon.opCodes.reduce[op], xv, Int32Array.from(krk), out);
     return backend.makeTensorInfo(outShape, 'float32', out);
   });
 }
@@ -240,14 +256,14 @@ export const SQUARE_GRAD = 'OneDnnSquareGrad';
 export const MEAN_GRAD = 'OneDnnMeanGrad';
 
 /** A gradient kernel f(dy, x) of the same shape as x, as a native binary op. */
-function elementwiseGradKernel(kernelName: string, op: number): KernelConfig {
+function elementwiseGradKernel(kernelName: string, op: BinaryOp): KernelConfig {
   return onednnKernel(kernelName, (args: KernelArgs) => {
     const backend = args.backend as MathBackendCPU;
     const { dy, x } = args.inputs as Record<string, TensorInfo>;
     const dyv = float32Of(backend, dy!)!;
     const xv = float32Of(backend, x!)!;
     const out = outputArray(xv.length);
-    requireAddon().binary(op, dyv, dims(dy!.shape), xv, dims(x!.shape), out, dims(x!.shape));
+    binary(op, dyv, dy!.shape, xv, x!.shape, out, x!.shape);
     return backend.makeTensorInfo(x!.shape, 'float32', out);
   });
 }
@@ -260,7 +276,7 @@ const meanGradKernel = onednnKernel(MEAN_GRAD, (args: KernelArgs) => {
   const keptShape = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
   const count = axes.reduce((n, a) => n * inShape[a]!, 1);
   const out = outputArray(sizeOf(inShape));
-  requireAddon().binary(2, dyv, dims(keptShape), Float32Array.of(1 / count), dims([]), out, dims(inShape));
+  binary('mul', dyv, keptShape, Float32Array.of(1 / count), [], out, inShape);
   return backend.makeTensorInfo(inShape, 'float32', out);
 });
 
@@ -281,7 +297,7 @@ defineNativeGradient(Mean, (dy, [x], attrs) => {
 });
 
 export const gradientKernels: KernelConfig[] = [
-  elementwiseGradKernel(RELU_GRAD, 7),
-  elementwiseGradKernel(SQUARE_GRAD, 8),
+  elementwiseGradKernel(RELU_GRAD, 'reluGrad'),
+  elementwiseGradKernel(SQUARE_GRAD, 'squareGrad'),
   meanGradKernel,
 ];

@@ -2,7 +2,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { _FusedMatMul, BatchMatMul, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import { float32Of, outputArray, sizeOf } from '../data';
 import { requireAddon } from '../native';
-import { ACTIVATIONS } from './conv';
+import { activationCode } from './conv';
 import { cpuKernel, type KernelArgs, onednnKernel } from './fallback';
 
 type MatMulAttrs = { transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number };
@@ -14,7 +14,7 @@ function matMul(args: KernelArgs, kernelName: string): TensorInfo | TensorInfo[]
   const av = float32Of(backend, a!);
   const bv = float32Of(backend, b!);
   const biasValues = bias ? float32Of(backend, bias) : null;
-  const activation = ACTIVATIONS[attrs.activation ?? 'linear'];
+  const activation = activationCode(attrs.activation);
   const rank = a!.shape.length;
   if (
     !av ||
