@@ -1,7 +1,12 @@
 /** @jest-environment ./src/onnx/onnxruntime-environment.cjs */
 import { buildResNet, type ResNetConfig } from '@resnet-ts/resnet-core';
+import {
+  compareWithOnnxRuntime,
+  randomizeBatchNorms,
+  randomizeBiases,
+  TOLERANCE,
+} from '../testing/onnxruntime';
 import { exportOnnxModel } from './export';
-import { compareWithOnnxRuntime, randomizeBatchNorms, randomizeBiases, TOLERANCE } from './test-helpers';
 
 // Small but complete networks: every block kind, shortcut and option of buildResNet, with random
 // batch-norm statistics, exported and run in onnxruntime-node against tfjs's predict.

@@ -2,15 +2,15 @@
 import { buildAlexNet } from '@resnet-ts/resnet-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
-import { OnnxExportError } from './errors';
-import { describeOnnx, exportOnnx, exportOnnxModel, ONNX_OPSETS } from './export';
 import {
   compareWithOnnxRuntime,
   randomInput,
   randomizeBatchNorms,
   randomizeBiases,
   TOLERANCE,
-} from './test-helpers';
+} from '../testing/onnxruntime';
+import { OnnxExportError } from './errors';
+import { describeOnnx, exportOnnx, exportOnnxModel, ONNX_OPSETS } from './export';
 
 type Tensor = tfl.SymbolicTensor;
 /** A seeded kernel initializer (tfjs layers draw unseeded by default). */

@@ -1,10 +1,11 @@
 // Test helpers: the committed fixtures (scripts/make-fixtures.sh writes them with the real frameworks).
+// The ONNX tests' comparison with onnxruntime-node is ./onnxruntime (it loads onnxruntime-node).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readSafetensors } from './formats/safetensors';
-import type { SourceTensor } from './tensors';
+import { readSafetensors } from '../formats/safetensors';
+import type { SourceTensor } from '../tensors';
 
-export const FIXTURES = path.join(__dirname, '..', 'fixtures');
+export const FIXTURES = path.join(__dirname, '..', '..', 'fixtures');
 
 export const fixture = (name: string) => path.join(FIXTURES, name);
 
