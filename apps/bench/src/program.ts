@@ -1,39 +1,19 @@
 import { BACKENDS, configureBackend, PRECISIONS, useBackend } from '@resnet-ts/backends';
 import { describeModelNames, parseModelName } from '@resnet-ts/resnet-core';
-import { measureThroughput } from '@resnet-ts/train';
+import { measureThroughput, type NumberRule, numberParser } from '@resnet-ts/train';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runCompare } from './commands/compare';
 import { runScaling } from './commands/scaling';
 import { runThroughput } from './commands/throughput';
 
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
+// Numeric flags read by train's one rule set (the resnet CLI uses the same), reported as commander's errors.
+const numberFlag = (rule: NumberRule) => numberParser(rule, (message) => new InvalidArgumentError(message));
 
-function integer(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n))
-    throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return n;
-}
-
+const positiveInteger = numberFlag('positive-integer');
+const integer = numberFlag('integer');
 /** Warm-up steps and worker counts: 0 is allowed, negatives and fractions are not. */
-function nonNegativeInteger(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
-    throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
-  return n;
-}
-
-function number(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n))
-    throw new InvalidArgumentError(`expected a number, got "${value}"`);
-  return n;
-}
+const nonNegativeInteger = numberFlag('non-negative-integer');
+const number = numberFlag('number');
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 /** The backends that train (wasm cannot); a bad name is useBackend's error, which names them all. */

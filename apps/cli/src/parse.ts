@@ -1,24 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { type NumberRule, numberParser } from '@resnet-ts/train';
 import { InvalidArgumentError } from 'commander';
 
-export function number(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n))
-    throw new InvalidArgumentError(`expected a number, got "${value}"`);
-  return n;
-}
+// Numeric flags read by train's one rule set (resnet-bench uses the same), reported as commander's errors.
+const numberFlag = (rule: NumberRule) => numberParser(rule, (message) => new InvalidArgumentError(message));
 
-export function integer(value: string): number {
-  const n = number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return n;
-}
-
-export function positiveInteger(value: string): number {
-  const n = integer(value);
-  if (n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
+export const number = numberFlag('number');
+export const integer = numberFlag('integer');
+export const positiveInteger = numberFlag('positive-integer');
+export const nonNegativeInteger = numberFlag('non-negative-integer');
 
 /** Inline JSON, or `@file.json`. */
 export function json(value: string): unknown {

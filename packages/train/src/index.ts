@@ -99,6 +99,7 @@ export { BatchLoader, type LoaderOptions, toBatches } from './loader';
 export { ClassificationMetrics } from './metrics';
 export { fileSystem, type SaveModelOptions, saveModel } from './model-io';
 export { buildModel, type ModelRequest, modelDefaults } from './models';
+export { type NumberRule, numberParser, parseNumber } from './numbers';
 export { Optimizer, type OptimizerConfig, type OptimizerState, type Parameter } from './optim';
 export { resolvePreprocessing, standardPreprocessing } from './preprocess';
 export {
