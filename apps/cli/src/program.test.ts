@@ -771,6 +771,75 @@ describe('resnet scrape', () => {
     }
   });
 
+  it('--output-format webdataset writes tar shards of --shard-size images that train --data reads', async () => {
+    const { createServer } = await import('node:http');
+    const jpegs = await Promise.all(
+      [0, 1, 2, 3, 4].map((n) =>
+        encodeImage(
+          {
+            data: new Uint8Array(40 * 40 * 3).map((_, i) => (i * (n + 3)) % 251),
+            width: 40,
+            height: 40,
+            channels: 3,
+          },
+          'jpeg',
+        ),
+      ),
+    );
+    const server = createServer((req, res) => {
+      const body = jpegs[Number(req.url?.slice(1, 2))];
+      res.writeHead(body ? 200 : 404, body ? { 'content-type': 'image/jpeg' } : {});
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    try {
+      const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-wds-'));
+      await mkdir(path.join(root, 'urls'));
+      await writeFile(path.join(root, 'urls', 'n01440764.txt'), `${base}/0.jpg\n${base}/1.jpg\n`);
+      await writeFile(
+        path.join(root, 'urls', 'n01443537.txt'),
+        `${base}/2.jpg\n${base}/3.jpg\n${base}/4.jpg\n`,
+      );
+      const out = path.join(root, 'out');
+      const args = (...extra: string[]) => [
+        'scrape',
+        '--wnids',
+        'n01440764,n01443537',
+        '--per-class',
+        '2',
+        '--url-source',
+        path.join(root, 'urls'),
+        '--out',
+        out,
+        ...extra,
+      ];
+      const io = testIo();
+      expect(await run(args('--output-format', 'webdataset', '--shard-size', '3'), io.io)).toBe(0);
+      expect(io.err()).toBe('');
+      expect(io.out()).toContain(`shards listed in ${out}/shards.json`);
+      expect(readdirSync(out).sort()).toEqual([
+        '.scrape',
+        'shard-000000.tar',
+        'shard-000001.tar',
+        'shards.json',
+      ]);
+      const { openDataset } = await import('@resnet-ts/train');
+      const opened = await openDataset(out, { cacheDir: path.join(root, 'cache') });
+      expect(opened.train.classes).toEqual(['tench', 'goldfish']);
+      expect(Array.from(opened.train.labels)).toEqual([0, 0, 1, 1]);
+
+      const bad = testIo();
+      expect(await run(args('--shard-size', '0'), bad.io)).toBe(2);
+      expect(bad.err()).toMatch(/--shard-size <n>' argument '0' is invalid. expected a positive integer/);
+      const folder = testIo();
+      expect(await run(args('--shard-size', '3'), folder.io)).toBe(1);
+      expect(folder.err()).toMatch(/--shard-size needs --output-format webdataset/);
+    } finally {
+      server.close();
+    }
+  });
+
   it('--max-megapixels refuses a larger image from its header as a decompression bomb', async () => {
     const { createServer } = await import('node:http');
     const image = (width: number, height: number) =>
@@ -819,6 +888,84 @@ describe('resnet scrape', () => {
       expect(report.classes.n01440764).toMatchObject({ saved: 1 });
       expect(report.stats.other.failures).toEqual({ 'decompression-bomb': 1 });
     } finally {
+      server.close();
+    }
+  });
+
+  it('--placeholder catches look-alikes of a given image; --headers-timeout and --retries bound a stalled URL', async () => {
+    const { createServer } = await import('node:http');
+    const pixels = (shift: number) => ({
+      data: new Uint8Array(200 * 150 * 3).map((_, i) => ((Math.floor(i / 3 / 8) * 37) % 200) + shift),
+      width: 200,
+      height: 150,
+      channels: 3 as const,
+    });
+    const files: Record<string, Uint8Array> = {
+      '/lookalike.jpg': await encodeImage(pixels(4), 'jpeg'), // not the same bytes: the same picture
+      '/photo.jpg': await encodeImage(
+        { ...pixels(0), data: new Uint8Array(200 * 150 * 3).map((_, i) => (i * 7919) % 251) },
+        'jpeg',
+      ),
+    };
+    const server = createServer((req, res) => {
+      if (req.url === '/stall.jpg') return; // never answers
+      const body = files[req.url ?? ''];
+      res.writeHead(body ? 200 : 404, body ? { 'content-type': 'image/jpeg' } : {});
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    try {
+      const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-'));
+      await mkdir(path.join(root, 'urls'));
+      await writeFile(
+        path.join(root, 'urls', 'n01440764.txt'),
+        [`${base}/stall.jpg`, `${base}/lookalike.jpg`, `${base}/photo.jpg`].join('\n'),
+      );
+      await writeFile(path.join(root, 'card.jpg'), await encodeImage(pixels(0), 'jpeg'));
+      const args = (...extra: string[]) => [
+        'scrape',
+        '--wnids',
+        'n01440764',
+        '--per-class',
+        '1',
+        '--url-source',
+        path.join(root, 'urls'),
+        '--out',
+        path.join(root, 'out'),
+        ...extra,
+      ];
+      const io = testIo();
+      const started = Date.now();
+      const flags = [
+        '--placeholder',
+        path.join(root, 'card.jpg'),
+        '--headers-timeout',
+        '300',
+        '--retries',
+        '0',
+      ];
+      expect(await run(args(...flags, '--json'), io.io)).toBe(0);
+      expect(Date.now() - started).toBeLessThan(5000);
+      const report = JSON.parse(io.out());
+      expect(report.classes.n01440764).toMatchObject({ saved: 1 });
+      expect(report.stats.other.failures).toEqual({ placeholder: 1, timeout: 1 });
+      const manifest = await readFile(
+        path.join(root, 'out', '.scrape', 'manifests', 'n01440764.jsonl'),
+        'utf8',
+      );
+      expect(manifest).toContain('"message":"timed out: no response headers within 0.3 s"');
+
+      const missing = testIo();
+      expect(await run(args('--placeholder', path.join(root, 'nope.png')), missing.io)).toBe(1);
+      expect(missing.err()).toMatch(/--placeholder: cannot read .*nope\.png/);
+      const negative = testIo();
+      expect(await run(args('--retries', '-1'), negative.io)).toBe(2); // a usage error
+      expect(negative.err()).toMatch(
+        /--retries <n>' argument '-1' is invalid. expected an integer of 0 or more/,
+      );
+    } finally {
+      server.closeAllConnections();
       server.close();
     }
   });

@@ -13,7 +13,7 @@ import { runScrape } from './commands/scrape';
 import { runSummary } from './commands/summary';
 import { runTrain } from './commands/train';
 import type { Io } from './io';
-import { integer, json, number, positiveInteger } from './parse';
+import { integer, json, nonNegativeInteger, number, positiveInteger } from './parse';
 import { CLI_VERSION } from './version';
 
 /** The TensorFlow.js backend; train leaves the default to the run's config (auto, or what it resumed with). */
@@ -67,7 +67,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--config <file>', 'a JSON run configuration; flags override its fields')
     .option(
       '--data <source>',
-      'folder of class folders, .tar(.gz) of them, cifar10, or cifar10:<archive|dir>',
+      'folder of class folders, .tar(.gz) of them, WebDataset shards (a folder with shards.json, a shard, or shard-{000000..000009}.tar), cifar10, or cifar10:<archive|dir>',
     )
     .option('--val-data <dir>', 'held-out validation folder (otherwise --val-split of --data)')
     .option(
@@ -239,7 +239,19 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--class-info <json>', "class table in the original project's imagenet_class_info.json format")
     .option('--flickr-only', 'only Flickr URLs')
     .requiredOption('--per-class <n>', 'images per class', positiveInteger)
-    .requiredOption('--out <dir>', 'output root: <out>/<class name>/<wnid>_<sha256>.<ext>')
+    .requiredOption(
+      '--out <dir>',
+      'output root: <out>/<class name>/<wnid>_<sha256>.<ext>, or WebDataset shards <out>/shard-000000.tar …',
+    )
+    .addOption(
+      new Option(
+        '--output-format <format>',
+        'class folders, or WebDataset tar shards ({key}.jpg, .cls, .json) indexed by <out>/shards.json',
+      )
+        .choices(['folder', 'webdataset'])
+        .default('folder'),
+    )
+    .option('--shard-size <n>', 'images per WebDataset shard (default 1000)', positiveInteger)
     .requiredOption(
       '--url-source <source>',
       'http(s) template with {wnid}, a directory of <wnid>.txt, or a CSV/TSV/JSONL list',
@@ -247,7 +259,14 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--concurrency <n>', 'requests in flight (default 64)', positiveInteger)
     .option('--per-host <n>', 'requests per host (default 8)', positiveInteger)
     .option('--timeout <ms>', 'whole-request timeout per attempt (default 30000)', positiveInteger)
-    .option('--retries <n>', 'retries of transient failures (default 2)', integer)
+    .option('--connect-timeout <ms>', 'connection timeout per attempt (default 10000)', positiveInteger)
+    .option(
+      '--headers-timeout <ms>',
+      'wait for response headers per attempt (default 15000)',
+      positiveInteger,
+    )
+    .option('--body-timeout <ms>', 'longest pause between body chunks (default 15000)', positiveInteger)
+    .option('--retries <n>', 'retries of transient failures (default 2)', nonNegativeInteger)
     .option('--min-size <pixels>', 'minimum width and height (default 32)', positiveInteger)
     .option(
       '--max-megapixels <n>',
@@ -268,6 +287,17 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
       '--resize-max <pixels>',
       'shrink so the longer side is at most this, re-encode JPEG',
       positiveInteger,
+    )
+    .option(
+      '--placeholder <image>',
+      "a known placeholder image: look-alikes fail as placeholder (repeatable; Flickr's card is built in)",
+      (file: string, files: string[]) => [...files, file],
+      [] as string[],
+    )
+    .option(
+      '--placeholder-distance <bits>',
+      'most dHash bits (of 64) an image may differ from a placeholder and be one (default 5)',
+      nonNegativeInteger,
     )
     .option('--debug-csv', "write the original project's per-URL debug CSV")
     .option('--no-noai', 'ignore X-Robots-Tag noai / noimageai (respected by default)')

@@ -2,7 +2,8 @@ import os from 'node:os';
 import { fail } from './errors';
 import { Semaphore, WeightedSemaphore } from './limits';
 import type { Settings } from './options';
-import type { Checked, Outcome, Verdict } from './stages';
+import { isDHash, isSha256 } from './phash';
+import type { Checked, Holder, Outcome, Verdict } from './stages';
 import { decodeImage, type Inspection, inspectImage, resizeImage, type ValidateOptions } from './validate';
 
 /** Stage 3, per body: validation (a full decode) and the optional resize, before anything is written. */
@@ -21,7 +22,10 @@ export function createCheck(settings: Settings): Check {
     minWidth: settings.minWidth,
     minHeight: settings.minHeight,
     maxPixels: settings.maxPixels,
-    placeholderHashes: new Set(settings.placeholderHashes),
+    // One list, two kinds: a sha256 matches exactly, a dHash within placeholderDistance bits.
+    placeholderHashes: new Set(settings.placeholderHashes.filter(isSha256).map((h) => h.toLowerCase())),
+    placeholderDHashes: settings.placeholderHashes.filter(isDHash).map((h) => h.toLowerCase()),
+    placeholderDistance: settings.placeholderDistance,
   };
   return async (bytes) => {
     const inspected = await inspectImage(bytes, limits);
@@ -66,19 +70,36 @@ async function checkBody(
   }
 }
 
+/** What `Dedup.judge` decides: the outcome, and the holder it takes the image from, if any. */
+export interface Judged {
+  outcome: Outcome;
+  /** A class later in the run's order held this image: it gives it back (`CommitSink.revoke`). */
+  displaced?: Holder;
+}
+
 /**
- * Stage 3, in list order: exact duplicates (sha256) of any image on disk or committed before,
- * in any class. The order makes the kept copy the first in the URL lists.
+ * Stage 3, in each class's list order: exact duplicates (sha256) of any image on disk or committed
+ * before, in any class. An image belongs to the first class in the run's order that has it (rank
+ * 0 first), and within a class to its first URL — so, though classes commit concurrently, who
+ * keeps an image depends on the lists alone: a class earlier in the order takes an image back
+ * from a later one that committed it first.
  */
 export class Dedup {
-  constructor(private readonly seen: Set<string>) {}
+  constructor(private readonly holders: Map<string, Holder>) {}
 
-  judge(checked: Exclude<Checked, { status: 'cancelled' }>): Outcome {
-    if (checked.status === 'failed') return checked;
+  judge(checked: Exclude<Checked, { status: 'cancelled' | 'failed' }>, rank: number): Judged {
     const { url, index, timeMs, image } = checked;
     const { sha256, bytes } = image;
-    if (this.seen.has(sha256)) return { url, index, timeMs, status: 'duplicate', sha256, bytes };
-    this.seen.add(sha256);
-    return { ...checked, status: 'ok' };
+    const holder = this.holders.get(sha256);
+    if (holder && holder.rank <= rank)
+      return { outcome: { url, index, timeMs, status: 'duplicate', sha256, bytes } };
+    this.holders.set(sha256, { rank, url });
+    return { outcome: { ...checked, status: 'ok' }, displaced: holder };
+  }
+
+  /** Where the class that kept an image stored it (known once committed). */
+  stored(sha256: string, file: string | undefined): void {
+    const holder = this.holders.get(sha256);
+    if (holder) holder.file = file;
   }
 }

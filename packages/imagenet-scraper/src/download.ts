@@ -1,6 +1,6 @@
 import { Agent } from 'undici';
 import { fetchImage } from './fetch';
-import { HostGate, KeyedSemaphore } from './limits';
+import { HostGate, KeyedSemaphore, Semaphore } from './limits';
 import type { Settings } from './options';
 import type { Fetched } from './stages';
 
@@ -19,8 +19,9 @@ const hostOf = (url: string) => {
 };
 
 /**
- * Keep-alive pools with `perHost` connections, at most `perHost` requests per host at once, and a
- * host's Retry-After honoured by every request to it.
+ * Keep-alive pools with `perHost` connections, at most `perHost` requests per host and
+ * `concurrency` in all at once (one budget for every class of the run), and a host's Retry-After
+ * honoured by every request to it.
  */
 export function createDownloader(settings: Settings): Downloader {
   const agent = new Agent({
@@ -32,6 +33,7 @@ export function createDownloader(settings: Settings): Downloader {
     bodyTimeout: settings.bodyTimeoutMs,
   });
   const hosts = new KeyedSemaphore(settings.perHost);
+  const slots = new Semaphore(settings.concurrency);
   const fetchOptions = {
     dispatcher: agent,
     userAgent: settings.userAgent,
@@ -50,17 +52,26 @@ export function createDownloader(settings: Settings): Downloader {
   };
   return {
     async download(url, signal) {
-      const release = await hosts.acquire(hostOf(url));
+      // The host first, then a run-wide slot: a request queued for a busy host holds no slot.
+      let releaseHost: (() => void) | undefined;
+      let releaseSlot: (() => void) | undefined;
+      try {
+        releaseHost = await hosts.acquire(hostOf(url), signal);
+        releaseSlot = await slots.acquire(signal);
+      } catch {
+        releaseHost?.();
+        return { status: 'cancelled' }; // aborted while queued
+      }
       const startedAt = performance.now();
       try {
-        if (signal.aborted) return { status: 'cancelled' };
         const fetched = await fetchImage(url, { ...fetchOptions, signal });
         if (fetched.ok) return { status: 'fetched', bytes: fetched.bytes, startedAt };
         const { ok: _, attempts: __, ...problem } = fetched;
         if (problem.kind === 'cancelled') return { status: 'cancelled' };
         return { status: 'failed', failure: problem, startedAt };
       } finally {
-        release();
+        releaseSlot();
+        releaseHost();
       }
     },
     close: () => agent.close().catch(() => undefined),

@@ -84,6 +84,8 @@ export const fail = {
   unresizable: (error: unknown) => failure('corrupt', `resize: ${firstLine(error)}`),
   smallDimensions: (width: number, height: number, minWidth: number, minHeight: number) =>
     failure('small-dimensions', `${width}×${height} < ${minWidth}×${minHeight}`),
+  lookalikePlaceholder: (dHash: string, distance: number) =>
+    failure('placeholder', `looks like a known placeholder (dHash ${distance} bits from ${dHash})`),
   flatCard: (width: number, height: number) =>
     failure('placeholder', `a flat ${width}×${height} card (Flickr's "photo unavailable")`),
 };

@@ -18,8 +18,9 @@ export { type FetchOptions, type FetchOutcome, fetchImage, parseRetryAfter } fro
 export { HostGate } from './limits';
 export { type LockHolder, OutputLockedError } from './lock';
 export { type ManifestEntry, readManifest } from './manifest';
-export { USER_AGENT } from './options';
+export { OUTPUT_FORMATS, type OutputFormat, USER_AGENT } from './options';
 export { IMAGE_FILE, imageFileName, safeFolderName } from './paths';
+export { FLICKR_PLACEHOLDER_DHASH, hammingDistance, perceptualHash } from './phash';
 export {
   type ClassReport,
   type ScrapeOptions,
@@ -38,3 +39,11 @@ export {
   type Validation,
   validateImage,
 } from './validate';
+export {
+  shardName,
+  WEBDATASET_FORMAT,
+  type WebDatasetClass,
+  type WebDatasetIndex,
+  type WebDatasetSampleJson,
+  type WebDatasetShard,
+} from './webdataset';

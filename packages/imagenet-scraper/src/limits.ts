@@ -7,9 +7,26 @@ export class Semaphore {
   constructor(size: number) {
     this.free = size;
   }
-  async acquire(): Promise<() => void> {
+  /**
+   * Resolves with the release once a place is free. With `signal`, a waiter leaves the queue when
+   * it aborts and the promise rejects: a cancelled download must not wait behind other classes'.
+   */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
     if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else
+      await new Promise<void>((resolve, reject) => {
+        const granted = () => {
+          signal?.removeEventListener('abort', abandon);
+          resolve();
+        };
+        const abandon = () => {
+          this.waiting.splice(this.waiting.indexOf(granted), 1);
+          reject(signal?.reason);
+        };
+        this.waiting.push(granted);
+        signal?.addEventListener('abort', abandon, { once: true });
+      });
     return () => {
       const next = this.waiting.shift();
       if (next) next();
@@ -51,13 +68,13 @@ export class WeightedSemaphore {
 export class KeyedSemaphore {
   private readonly semaphores = new Map<string, Semaphore>();
   constructor(private readonly size: number) {}
-  acquire(key: string): Promise<() => void> {
+  acquire(key: string, signal?: AbortSignal): Promise<() => void> {
     let semaphore = this.semaphores.get(key);
     if (!semaphore) {
       semaphore = new Semaphore(this.size);
       this.semaphores.set(key, semaphore);
     }
-    return semaphore.acquire();
+    return semaphore.acquire(signal);
   }
 }
 

@@ -31,6 +31,7 @@ export function statsObserver(
   return {
     settled: ({ entry, timeMs }) =>
       stats.record(entry.url, { status: entry.status, kind: entry.kind, bytes: entry.bytes, timeMs }),
+    revoked: ({ entry }) => stats.revoke(entry.url),
     close: async () => {
       clearInterval(timer);
       await write();
@@ -42,18 +43,20 @@ const CSV_HEADER = 'wnid,url,host_group,status,kind,http_status,bytes,ms\n';
 const csv = (v: string | number | undefined) =>
   v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
 
-/** The seed's debug CSV, one row per settled URL; the header once, a resumed run appends under it. */
+/**
+ * The seed's debug CSV, one row per settled URL (an image taken back by an earlier class gets a
+ * second, `duplicate` row); the header once, a resumed run appends under it.
+ */
 export async function debugCsvObserver(file: string): Promise<ScrapeObserver> {
   await writeFile(file, CSV_HEADER, { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
   });
-  return {
-    settled: async ({ wnid, entry, timeMs }) => {
-      const { url, status, kind, httpStatus, bytes } = entry;
-      const row = [wnid, url, ScrapeStats.group(url), status, kind, httpStatus, bytes, Math.round(timeMs)];
-      await appendFile(file, `${row.map(csv).join(',')}\n`);
-    },
+  const row = async ({ wnid, entry, timeMs }: Settled) => {
+    const { url, status, kind, httpStatus, bytes } = entry;
+    const fields = [wnid, url, ScrapeStats.group(url), status, kind, httpStatus, bytes, Math.round(timeMs)];
+    await appendFile(file, `${fields.map(csv).join(',')}\n`);
   };
+  return { settled: row, revoked: row };
 }
 
 /** `onProgress` after every settled URL, with the images saved by this run. */
@@ -64,18 +67,24 @@ export function progressObserver(
 ): ScrapeObserver {
   const totalQuota = totals.perClass * totals.classes;
   let totalSaved = 0;
+  const report = ({ wnid, folder, saved }: Settled) =>
+    onProgress({
+      wnid,
+      folder,
+      saved,
+      perClass: totals.perClass,
+      totalSaved,
+      totalQuota,
+      stats: stats.toJSON(),
+    });
   return {
-    settled: ({ wnid, folder, entry, saved }) => {
-      if (entry.status === 'ok') totalSaved++;
-      onProgress({
-        wnid,
-        folder,
-        saved,
-        perClass: totals.perClass,
-        totalSaved,
-        totalQuota,
-        stats: stats.toJSON(),
-      });
+    settled: (event) => {
+      if (event.entry.status === 'ok') totalSaved++;
+      report(event);
+    },
+    revoked: (event) => {
+      totalSaved--;
+      report(event);
     },
   };
 }

@@ -4,7 +4,7 @@ import type { ClassInfo } from './classes';
 import { assignFolders } from './folders';
 import { type ManifestEntry, readManifest } from './manifest';
 import { IMAGE_FILE, type StateLayout } from './paths';
-import type { ClassWork } from './stages';
+import type { ClassWork, Holder } from './stages';
 import { ScrapeStats } from './stats';
 
 export interface ReconcileInput {
@@ -18,12 +18,15 @@ export interface ReconcileInput {
 export interface Reconciled {
   /** One work item per class, in the classes' order. */
   work: ClassWork[];
-  /** sha256 of every image on disk, across classes (exact duplicates are skipped everywhere). */
-  seen: Set<string>;
+  /** Every image on disk by sha256, with the class holding it (exact duplicates are skipped everywhere). */
+  seen: Map<string, Holder>;
 }
 
-/** A class's manifest against its folder: lines whose file vanished are unsettled. */
-function settle(entries: ManifestEntry[], present: Set<string>) {
+/**
+ * A class's manifest against the images it still has (`has(file)`: its folder's, or a WebDataset's
+ * staged and sharded ones): an `ok` line whose file is gone is unsettled; a repeated URL keeps its image.
+ */
+export function settle(entries: ManifestEntry[], has: (file: string) => boolean) {
   const settled = new Map<string, ManifestEntry>();
   const unneeded = new Set<string>();
   for (const e of entries) {
@@ -31,7 +34,7 @@ function settle(entries: ManifestEntry[], present: Set<string>) {
       unneeded.add(e.url);
       continue;
     }
-    if (e.status === 'ok' && !(e.file && present.has(e.file))) continue;
+    if (e.status === 'ok' && !(e.file && has(e.file))) continue;
     if (settled.get(e.url)?.status === 'ok') continue; // a repeated URL keeps its image
     settled.set(e.url, e);
   }
@@ -43,13 +46,18 @@ function settle(entries: ManifestEntry[], present: Set<string>) {
  * What one class's folder and manifest hold (`owned`: its image files); files without a line (a
  * kill's orphans) are deleted.
  */
-async function reconcileClass(classDir: string, manifest: string, wnid: string) {
+async function reconcileClass(classDir: string, manifest: string, wnid: string, seen: Map<string, Holder>) {
   await mkdir(classDir, { recursive: true });
   const entries = await readManifest(manifest);
-  const present = new Set(await readdir(classDir));
-  const state = settle(entries, present);
+  const listed = await readdir(classDir);
+  const present = new Set(listed);
+  // An image an earlier class also holds (a kill before the later class gave it back) is the
+  // earlier class's: the later copy goes, and its URL is tried again (and found a duplicate).
+  for (const e of entries)
+    if (e.status === 'ok' && e.file && e.sha256 && seen.has(e.sha256)) present.delete(e.file);
+  const state = settle(entries, (file) => present.has(file));
   const owned = new Set(state.images.map((e) => e.file as string));
-  for (const file of present) {
+  for (const file of listed) {
     if (IMAGE_FILE.test(file) && file.startsWith(`${wnid}_`) && !owned.has(file))
       await rm(path.join(classDir, file), { force: true });
   }
@@ -68,11 +76,12 @@ export async function reconcile(input: ReconcileInput): Promise<Reconciled> {
   await mkdir(layout.temp, { recursive: true });
   const folders = await assignFolders(layout.folders, input.classes, input.out);
   const work: ClassWork[] = [];
-  const seen = new Set<string>();
-  for (const info of input.classes) {
+  const seen = new Map<string, Holder>();
+  for (const [rank, info] of input.classes.entries()) {
     const folder = folders.get(info.wnid) as string;
-    const state = await reconcileClass(path.join(input.out, folder), layout.manifest(info.wnid), info.wnid);
-    for (const e of state.images) if (e.sha256) seen.add(e.sha256);
+    const classDir = path.join(input.out, folder);
+    const state = await reconcileClass(classDir, layout.manifest(info.wnid), info.wnid, seen);
+    for (const e of state.images) if (e.sha256) seen.set(e.sha256, { rank, url: e.url, file: e.file });
     const urls = (input.urls.get(info.wnid) ?? []).filter(
       (u) => !input.flickrOnly || ScrapeStats.group(u) === 'flickr',
     );

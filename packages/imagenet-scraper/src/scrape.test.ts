@@ -138,7 +138,9 @@ describe('scrape against a faulty server', () => {
     const goldfishEntries = await readManifest(
       path.join(out, '.scrape', 'manifests', `${goldfish.wnid}.jsonl`),
     );
-    const g = (p: string) => goldfishEntries.find((e) => e.url === (p.startsWith('/') ? server.base + p : p));
+    // A URL's last line is its state: an image taken back by an earlier class gets a second line.
+    const g = (p: string) =>
+      [...goldfishEntries].reverse().find((e) => e.url === (p.startsWith('/') ? server.base + p : p));
     expect(g('/dup/2.jpg')).toMatchObject({ status: 'duplicate' }); // the same image as tench's /img/2.jpg
     expect(g('/loop/a')).toMatchObject({ kind: 'redirects' });
     expect(g('/big')).toMatchObject({ kind: 'too-large' });
@@ -163,7 +165,11 @@ describe('scrape against a faulty server', () => {
       .trim()
       .split('\n');
     expect(csv[0]).toBe('wnid,url,host_group,status,kind,http_status,bytes,ms');
-    expect(csv).toHaveLength(1 + stats.tried);
+    // Classes run at once: goldfish may save /dup/2.jpg before tench reaches /img/2.jpg and takes
+    // it back (a second, duplicate row).
+    const takenBack = csv.filter((row) => row.includes('/dup/2.jpg')).length - 1;
+    expect(csv).toHaveLength(1 + stats.tried + takenBack);
+    expect(stats.other.duplicates).toBe(2);
   });
 
   it('a second run changes nothing and fetches nothing new', async () => {
@@ -192,6 +198,31 @@ describe('repairs', () => {
     expect(filesIn(path.join(out, 'tench'))).toEqual(before);
     for (const line of readFileSync(manifest, 'utf8').trim().split('\n'))
       expect(() => JSON.parse(line)).not.toThrow();
+  });
+});
+
+describe('an image in two classes', () => {
+  it('goes to the first class in the order, also when both hold it on disk (a kill between commit and give-back)', async () => {
+    const img = (n: number) => `${server.base}/img/${n}.jpg`;
+    const lists = new Map([
+      [tench.wnid, [img(50), img(52)]],
+      [goldfish.wnid, [img(50), img(51), img(53)]],
+    ]);
+    const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-both-'));
+    // Each class scraped alone first: both end up holding /img/50.jpg.
+    await scrape({ out, classes: [goldfish], urls: lists, perClass: 2, ...fast });
+    await scrape({ out, classes: [tench], urls: lists, perClass: 2, ...fast });
+    expect(filesIn(path.join(out, 'goldfish'))).toHaveLength(2);
+    const together = await scrape({ out, classes: [tench, goldfish], urls: lists, perClass: 2, ...fast });
+    expect(Object.values(together.classes).map((c) => c.saved)).toEqual([2, 2]);
+    const fresh = await mkdtemp(path.join(os.tmpdir(), 'scrape-both-ref-'));
+    await scrape({ out: fresh, classes: [tench, goldfish], urls: lists, perClass: 2, ...fast });
+    for (const folder of ['tench', 'goldfish'])
+      expect(filesIn(path.join(out, folder))).toEqual(filesIn(path.join(fresh, folder)));
+    const goldfishLines = await readManifest(
+      path.join(out, '.scrape', 'manifests', `${goldfish.wnid}.jsonl`),
+    );
+    expect(goldfishLines.filter((e) => e.url === img(50)).map((e) => e.status)).toEqual(['ok', 'duplicate']);
   });
 });
 
@@ -407,7 +438,8 @@ describe('stopping', () => {
         },
       });
       expect(stopped.classes[tench.wnid]).toMatchObject({ saved: 2, short: false });
-      expect(stopped.classes[goldfish.wnid]).toBeUndefined();
+      // Classes run at once, sharing the two slots: goldfish had none yet, and saved nothing.
+      expect(stopped.classes[goldfish.wnid]).toMatchObject({ saved: 0, short: false });
       const saved = filesIn(path.join(out, 'tench'));
       expect(saved).toHaveLength(2);
       const recorded = await readManifest(path.join(out, '.scrape', 'manifests', `${tench.wnid}.jsonl`));
@@ -543,4 +575,92 @@ describe('statistics across runs', () => {
     expect(stats.thisRun.seconds).toBeLessThanOrEqual(second.stats.seconds);
     expect(stats.imagesPerSecond).toBeCloseTo(4 / stats.seconds, 5);
   });
+});
+
+describe('slow URLs', () => {
+  it('a stalled URL first in one class: the other classes finish meanwhile; the files equal a run without the stall', async () => {
+    const classes = [tench, goldfish, table.get('n01484850')!];
+    const lists = (base: string) =>
+      new Map(
+        [
+          [tench.wnid, ['/stall/1000', '/img/1001.jpg', '/status/404?t', '/img/1002.jpg', '/img/1003.jpg']],
+          [goldfish.wnid, ['/img/1011.jpg', '/img/1012.jpg', '/img/1013.jpg', '/img/1014.jpg']],
+          [classes[2]!.wnid, ['/img/1021.jpg', '/status/404?s', '/img/1022.jpg', '/img/1023.jpg']],
+        ].map(([wnid, paths]) => [wnid as string, (paths as string[]).map((p) => base + p)]),
+      );
+    const options = { classes, perClass: 3, ...fast, headersTimeoutMs: 3000, timeoutMs: 5000 };
+    const run = async (stallMs: number, extra: Partial<ScrapeOptions> = {}) => {
+      const stalling = await startFaultServer({ stallMs });
+      const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-stall-'));
+      const fullAt = new Map<string, number>();
+      const started = performance.now();
+      try {
+        const report = await scrape({
+          ...options,
+          out,
+          urls: lists(stalling.base),
+          onProgress: (p) => {
+            if (p.saved === 3 && !fullAt.has(p.wnid)) fullAt.set(p.wnid, performance.now() - started);
+          },
+          ...extra,
+        });
+        const files = Object.fromEntries(
+          Object.values(report.classes).map((c) => [c.folder, filesIn(path.join(out, c.folder))]),
+        );
+        const firstHits = new Map(stalling.log.map((entry) => [entry.url, entry.at - stalling.log[0]!.at]));
+        return { report, files, fullAt, firstHits, out };
+      } finally {
+        await stalling.close();
+      }
+    };
+    const stalled = await run(1500);
+    // The others are full long before the stalled URL answers; its class right after, with the
+    // images behind it fetched while it waited.
+    expect(stalled.fullAt.get(goldfish.wnid)).toBeLessThan(1000);
+    expect(stalled.fullAt.get(classes[2]!.wnid)).toBeLessThan(1000);
+    expect(stalled.fullAt.get(tench.wnid)).toBeGreaterThanOrEqual(1450);
+    expect(stalled.firstHits.get('/img/1002.jpg')).toBeLessThan(1000);
+    const quick = await run(0);
+    expect(stalled.files).toEqual(quick.files);
+    expect(Object.values(stalled.report.classes).map((c) => c.saved)).toEqual([3, 3, 3]);
+  }, 30_000);
+
+  it('stopped while a URL is unsettled: the failures behind it are kept, and not fetched again', async () => {
+    const stalling = await startFaultServer({ stallMs: 1500 });
+    try {
+      const out = await mkdtemp(path.join(os.tmpdir(), 'scrape-stall-stop-'));
+      const urls = new Map([
+        [
+          tench.wnid,
+          ['/stall/1100', '/status/404?a', '/img/1101.jpg', '/status/404?b'].map((p) => stalling.base + p),
+        ],
+      ]);
+      const options = {
+        out,
+        classes: [tench],
+        urls,
+        perClass: 2,
+        ...fast,
+        headersTimeoutMs: 3000,
+        timeoutMs: 5000,
+      };
+      const stop = new AbortController();
+      const run = scrape({ ...options, signal: stop.signal });
+      while ((stalling.hits.get('/status/404?b') ?? 0) === 0) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 100)); // the failures are recorded
+      stop.abort();
+      expect((await run).classes[tench.wnid]).toMatchObject({ saved: 0 });
+      const kept = await readManifest(path.join(out, '.scrape', 'manifests', `${tench.wnid}.jsonl`));
+      expect(kept.map((e) => [new URL(e.url).search, e.status]).sort()).toEqual([
+        ['?a', 'failed'],
+        ['?b', 'failed'],
+      ]);
+      const resumed = await scrape(options);
+      expect(resumed.classes[tench.wnid]).toMatchObject({ saved: 2, short: false });
+      expect(stalling.hits.get('/status/404?a')).toBe(1);
+      expect(stalling.hits.get('/stall/1100')).toBe(2); // unsettled: asked again
+    } finally {
+      await stalling.close();
+    }
+  }, 30_000);
 });

@@ -1,21 +1,23 @@
 import { mkdir } from 'node:fs/promises';
 import { createCheck, Dedup } from './check';
 import type { ClassInfo } from './classes';
-import { FolderSink } from './commit';
 import { createDownloader } from './download';
 import { writeFailed } from './errors';
 import { lockOutput } from './lock';
 import { closeAll, debugCsvObserver, progressObserver, statsObserver } from './observers';
-import { resolveOptions, type Settings } from './options';
+import { type OutputFormat, resolveOptions, type Settings } from './options';
+import { openOutput, type RunEnd } from './output';
 import { type StateLayout, stateLayout } from './paths';
 import { runPipeline } from './pipeline';
-import { reconcile } from './reconcile';
 import type { ScrapeObserver } from './stages';
 import { readStats, ScrapeStats } from './stats';
 import type { ResizeOptions } from './validate';
 
 export interface ScrapeOptions {
-  /** Output root: `<root>/<class name>/<wnid>_<sha256 prefix>.<ext>`; bookkeeping in `<root>/.scrape/`. */
+  /**
+   * Output root: `<root>/<class name>/<wnid>_<sha256 prefix>.<ext>` (or shards, see `outputFormat`);
+   * bookkeeping in `<root>/.scrape/`.
+   */
   out: string;
   classes: ClassInfo[];
   /** Image URLs per wnid, in the order to try them. */
@@ -46,9 +48,25 @@ export interface ScrapeOptions {
   maxRetryAfterMs?: number;
   respectNoAi?: boolean;
   userAgent?: string;
+  /**
+   * Known placeholder images: a sha256 (64 hex digits) rejects that exact file, a dHash (16 hex
+   * digits, see `perceptualHash`) anything within `placeholderDistance` bits of it. Default: the
+   * shipped `FLICKR_PLACEHOLDER_DHASH`; a list given replaces it (include it to keep it).
+   */
   placeholderHashes?: string[];
+  /** Bits (of 64) a dHash may differ and still match a placeholder. Default 5. */
+  placeholderDistance?: number;
   /** Resize and re-encode (JPEG) before writing. */
   resize?: ResizeOptions;
+  /**
+   * `folder` (default): `<out>/<class name>/<file>`; `webdataset`: tar shards of `shardSize`
+   * samples, `<out>/<shardPrefix>-000000.tar` …, indexed by `<out>/shards.json`.
+   */
+  outputFormat?: OutputFormat;
+  /** Samples per WebDataset shard (default 1000); the shards of an output keep theirs. */
+  shardSize?: number;
+  /** Shard names' prefix (default `shard`). */
+  shardPrefix?: string;
   /** Write the seed's debug CSV (one row per settled URL) to `.scrape/debug.csv`. */
   debugCsv?: boolean;
   /** How often `stats.json` is rewritten, ms. */
@@ -98,11 +116,12 @@ async function observe(
 }
 
 /**
- * Downloads images until every class has exactly `perClass`. URLs are fetched concurrently but
- * committed in list order, classes one after another, so the saved set depends only on the URL
- * lists and the servers' answers — and a killed run, resumed from its manifests, ends with exactly
- * the files an uninterrupted run writes. The stages: reconcile → download → check → commit. The
- * output folder is locked for the run: a second run on it is refused (`OutputLockedError`).
+ * Downloads images until every class has exactly `perClass`. Every class runs at once, sharing
+ * `concurrency`; each commits its images in list order, and an image in several classes goes to
+ * the first in `classes`, so the saved set depends only on the URL lists and the servers' answers
+ * — and a killed run, resumed from its manifests, ends with exactly the files an uninterrupted run
+ * writes. The stages: reconcile → download → check → commit. The output folder is locked for the
+ * run: a second run on it is refused (`OutputLockedError`).
  */
 export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
   const settings = resolveOptions(options);
@@ -121,17 +140,18 @@ export async function scrape(options: ScrapeOptions): Promise<ScrapeReport> {
 
 async function scrapeLocked(settings: Settings, layout: StateLayout): Promise<ScrapeReport> {
   const stats = new ScrapeStats();
-  const { work, seen } = await reconcile({ ...settings, layout });
+  const { work, seen, sink, finish } = await openOutput(settings, layout);
   const observers = await observe(settings, layout, stats);
   const downloader = createDownloader(settings);
   const report: ScrapeReport = { classes: {}, stats: stats.toJSON() };
+  let end: RunEnd = 'failed';
   try {
     report.classes = await runPipeline(
       {
         download: downloader.download,
         check: createCheck(settings),
         dedup: new Dedup(seen),
-        sink: new FolderSink(settings.out, layout),
+        sink,
         observers,
         perClass: settings.perClass,
         concurrency: settings.concurrency,
@@ -139,7 +159,10 @@ async function scrapeLocked(settings: Settings, layout: StateLayout): Promise<Sc
       },
       work,
     );
+    end = settings.signal?.aborted ? 'stopped' : 'done';
+    await finish(end); // the last shard, before the lock is released
   } finally {
+    if (end === 'failed') await finish(end); // waits for shard writes in flight; never throws
     await downloader.close();
     await closeAll(observers);
     report.stats = stats.toJSON();

@@ -72,17 +72,33 @@ export type Outcome =
   | (UrlResult & { status: 'ok'; image: CheckedImage })
   | (UrlResult & { status: 'duplicate'; sha256: string; bytes: number });
 
+/** The class holding an image: its place in the run's order (0 first), the URL and the stored file. */
+export interface Holder {
+  rank: number;
+  url: string;
+  /** As the sink named it (undefined until committed). */
+  file?: string;
+}
+
 /** A tried URL's manifest line. */
 export type TriedEntry = ManifestEntry & { status: TriedStatus };
 
 /**
- * Stage 4: stores outcomes, called strictly in list order and one at a time; an image (if any)
- * is in place before its line is recorded. A local failure throws and stops the run.
+ * Stage 4: stores outcomes one call at a time across the whole run (classes commit concurrently).
+ * Within a class, images and duplicates come strictly in list order; a failure comes as soon as it
+ * is known (it keeps no file, so its place in the order changes nothing), so that a killed run
+ * keeps it. An image (if any) is in place before its line is recorded. A local failure throws and
+ * stops the run.
  */
 export interface CommitSink {
   commit(work: ClassWork, outcome: Outcome): Promise<TriedEntry>;
   /** Marks URLs left untried once the class is full. */
   unneeded(work: ClassWork, urls: string[]): Promise<void>;
+  /**
+   * A class earlier in the run's order found the same image: the later class's copy is removed,
+   * then its URL recorded as a duplicate (the earlier class's copy is already in place).
+   */
+  revoke(work: ClassWork, holder: Holder, sha256: string): Promise<TriedEntry>;
 }
 
 /** A settled URL, as observers see it: after its commit, in commit order. */
@@ -99,6 +115,8 @@ export interface Settled {
 export interface ScrapeObserver {
   /** Every tried URL: ok, failed or duplicate (not cancelled, not unneeded). Awaited in turn. */
   settled?(event: Settled): void | Promise<void>;
+  /** An image given back to a class earlier in the order: `entry` is its URL's duplicate line. */
+  revoked?(event: Settled): void | Promise<void>;
   /** The run ended, however it ended. */
   close?(): Promise<void>;
 }

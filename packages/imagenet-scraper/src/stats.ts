@@ -51,6 +51,13 @@ export class ScrapeStats {
     }
   }
 
+  /** An image counted as saved that a class earlier in the order took back: now a duplicate. */
+  revoke(url: string): void {
+    const g = this.groups[ScrapeStats.group(url)];
+    g.succeeded--;
+    g.duplicates++;
+  }
+
   get tried(): number {
     return this.groups.flickr.tried + this.groups.other.tried;
   }

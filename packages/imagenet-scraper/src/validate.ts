@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import sharp, { type OutputInfo } from 'sharp';
 import { type ErrorKind, fail, firstLine } from './errors';
+import { dHashPixels, hammingDistance } from './phash';
 
 export type ImageFormat = 'jpg' | 'png' | 'gif' | 'webp';
 
@@ -23,6 +24,10 @@ export interface ValidateOptions {
   maxPixels: number;
   /** sha256 hex digests of known placeholder images, rejected outright. */
   placeholderHashes?: Set<string>;
+  /** dHashes (16 hex digits, `perceptualHash`) of known placeholders: an image this close is one. */
+  placeholderDHashes?: string[];
+  /** Most bits (of 64) an image's dHash may differ from a placeholder's and still be one. Default 5. */
+  placeholderDistance?: number;
 }
 
 export type Validation =
@@ -97,7 +102,10 @@ export async function inspectImage(bytes: Buffer, options: ValidateOptions): Pro
   return { sha256, format, width, height, decodeBytes };
 }
 
-/** The full decode (a truncated file fails), minimum width and height, and Flickr's placeholder. */
+/**
+ * The full decode (a truncated file fails), minimum width and height, and placeholders: Flickr's
+ * flat card, or within `placeholderDistance` bits of a known placeholder's dHash.
+ */
 export async function decodeImage(
   bytes: Buffer,
   inspected: Inspection,
@@ -125,6 +133,15 @@ export async function decodeImage(
     return { ok: false, ...fail.smallDimensions(width, height, options.minWidth, options.minHeight), sha256 };
   if (FLICKR_PLACEHOLDER_SIZES.has(`${width}x${height}`) && spread(data, info.channels) < 12)
     return { ok: false, ...fail.flatCard(width, height), sha256 };
+  if (options.placeholderDHashes?.length) {
+    // From the pixels already decoded: no second decode.
+    const hash = dHashPixels(data, info);
+    const limit = options.placeholderDistance ?? 5;
+    for (const known of options.placeholderDHashes) {
+      const distance = hammingDistance(hash, known);
+      if (distance <= limit) return { ok: false, ...fail.lookalikePlaceholder(known, distance), sha256 };
+    }
+  }
   return { ok: true, sha256, format, width, height };
 }
 

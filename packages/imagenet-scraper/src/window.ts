@@ -1,33 +1,53 @@
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /**
- * Runs `task(0..count-1)` at most `size` at a time, finished-but-unread results included, and
- * hands the results back in index order. `size` may change as results come in (it is asked before
- * each launch, as is `open()`); a task that throws rethrows from `next()`, in its turn.
+ * Runs `task(start..count-1)` in index order of launch and hands the results back in index order.
+ * Only running tasks count against `size`: results that finished behind an unfinished earlier
+ * one are held (see `held`) without taking a place, so one slow task never stops the window from
+ * moving on. `size` and `open()` are asked before each launch; a finished task launches the next
+ * at once. A task that throws rethrows from `next()`, in its turn.
  */
 export class OrderedWindow<T> {
-  private readonly running = new Map<number, Promise<Settled<T>>>();
-  private launched = 0;
-  /** Results read so far. */
-  read = 0;
+  private readonly tasks = new Map<number, Promise<Settled<T>>>();
+  private launched: number;
+  /** Tasks launched and not yet finished. */
+  running = 0;
+  /** Results read so far (the next index `next()` returns). */
+  read: number;
 
   constructor(
     private readonly count: number,
-    private readonly size: number | (() => number),
+    private readonly size: () => number,
     private readonly task: (index: number) => Promise<T>,
     private readonly open: () => boolean,
-  ) {}
+    start = 0,
+  ) {
+    this.launched = start;
+    this.read = start;
+  }
 
-  /** Launches tasks up to the window's size. */
+  /** Finished results not yet read. */
+  get held(): number {
+    return this.launched - this.read - this.running;
+  }
+
+  /** Launches tasks while the window has room. */
   fill(): void {
-    const size = () => (typeof this.size === 'number' ? this.size : this.size());
-    while (this.open() && this.launched < this.count && this.running.size < size()) {
+    while (this.open() && this.launched < this.count && this.running < this.size()) {
       const index = this.launched++;
+      this.running++;
       const settled = this.task(index).then(
         (value): Settled<T> => ({ ok: true, value }),
         (error: unknown): Settled<T> => ({ ok: false, error }),
       );
-      this.running.set(index, settled);
+      this.tasks.set(
+        index,
+        settled.then((result) => {
+          this.running--;
+          this.fill();
+          return result;
+        }),
+      );
     }
   }
 
@@ -35,15 +55,15 @@ export class OrderedWindow<T> {
   async next(): Promise<T | undefined> {
     if (this.read >= this.launched) return undefined;
     const index = this.read++;
-    const settled = await (this.running.get(index) as Promise<Settled<T>>);
-    this.running.delete(index);
+    const settled = await (this.tasks.get(index) as Promise<Settled<T>>);
+    this.tasks.delete(index);
     if (!settled.ok) throw settled.error;
     return settled.value;
   }
 
-  /** Waits for the tasks still running (cancel them first) and drops their results. */
+  /** Waits for the tasks still running (cancel them first) and drops every unread result. */
   async drain(): Promise<void> {
-    await Promise.all(this.running.values());
-    this.running.clear();
+    await Promise.all(this.tasks.values());
+    this.tasks.clear();
   }
 }

@@ -60,7 +60,7 @@ export type FreezePoint = (typeof FREEZE_POINTS)[number];
 /** Everything a training run is made of; `parseTrainConfig` fills defaults and names bad fields. */
 export const trainConfigSchema = z
   .object({
-    /** A folder of class folders, a `.tar(.gz)` of them, `cifar10`, or `cifar10:<archive or dir>`. */
+    /** A folder of class folders, a `.tar(.gz)` of them, WebDataset shards, `cifar10`, or `cifar10:<archive or dir>`. */
     data: z.string().min(1),
     /** Held-out validation data (a folder of class folders); otherwise `valSplit` of `data`. */
     valData: z.string().min(1).optional(),

@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import {
   type ClassInfo,
+  FLICKR_PLACEHOLDER_DHASH,
   ilsvrc2012Classes,
   loadUrls,
   parseClassInfo,
   parseUrlSource,
+  perceptualHash,
   ScrapeConfigError,
   scrape,
   selectClasses,
@@ -21,11 +23,18 @@ export interface ScrapeFlags {
   flickrOnly?: boolean;
   perClass: number;
   out: string;
+  outputFormat?: 'folder' | 'webdataset';
+  shardSize?: number;
   urlSource: string;
   concurrency?: number;
   perHost?: number;
   timeout?: number;
+  connectTimeout?: number;
+  headersTimeout?: number;
+  bodyTimeout?: number;
   retries?: number;
+  placeholder: string[];
+  placeholderDistance?: number;
   minSize?: number;
   maxMegapixels?: number;
   decodeMemory?: number;
@@ -37,6 +46,22 @@ export interface ScrapeFlags {
   json?: boolean;
 }
 
+/** The dHash of each `--placeholder` image, after the built-in Flickr card's. */
+async function placeholderHashes(files: string[]): Promise<string[]> {
+  const hashes = [FLICKR_PLACEHOLDER_DHASH];
+  for (const file of files) {
+    const bytes = await readFile(file).catch(() => {
+      throw new ScrapeConfigError(`--placeholder: cannot read ${file}`);
+    });
+    hashes.push(
+      await perceptualHash(bytes).catch(() => {
+        throw new ScrapeConfigError(`--placeholder: ${file} is not an image sharp can decode`);
+      }),
+    );
+  }
+  return hashes;
+}
+
 export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
   let table: Map<string, ClassInfo> = ilsvrc2012Classes();
   if (flags.classInfo) {
@@ -45,6 +70,8 @@ export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
     });
     table = parseClassInfo(text, flags.classInfo);
   }
+  if (flags.shardSize !== undefined && flags.outputFormat !== 'webdataset')
+    throw new ScrapeConfigError('--shard-size needs --output-format webdataset');
   if (!flags.wnids && !flags.classes)
     throw new ScrapeConfigError('give --wnids <id,…> or --classes <n> (random classes)');
   const classes = selectClasses(table, {
@@ -58,11 +85,19 @@ export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
     flickrOnly: flags.flickrOnly,
     seed: flags.seed,
   });
-  // A URL-list server gets the same timeout and retries as the image hosts.
+  const placeholders = await placeholderHashes(flags.placeholder ?? []);
+  const limits = {
+    timeoutMs: flags.timeout,
+    connectTimeoutMs: flags.connectTimeout,
+    headersTimeoutMs: flags.headersTimeout,
+    bodyTimeoutMs: flags.bodyTimeout,
+    retries: flags.retries,
+  };
+  // A URL-list server gets the same timeouts and retries as the image hosts.
   const urls = await loadUrls(
     await parseUrlSource(flags.urlSource),
     classes.map((c) => c.wnid),
-    { userAgent: USER_AGENT, timeoutMs: flags.timeout, retries: flags.retries },
+    { userAgent: USER_AGENT, ...limits },
   );
   const abort = new AbortController();
   const removeHandler = io.onInterrupt(() => {
@@ -84,14 +119,17 @@ export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
   try {
     const report = await scrape({
       out: flags.out,
+      outputFormat: flags.outputFormat,
+      shardSize: flags.shardSize,
       classes,
       urls,
       perClass: flags.perClass,
       flickrOnly: flags.flickrOnly,
       concurrency: flags.concurrency,
       perHost: flags.perHost,
-      timeoutMs: flags.timeout,
-      retries: flags.retries,
+      ...limits,
+      placeholderHashes: placeholders,
+      placeholderDistance: flags.placeholderDistance,
       minWidth: flags.minSize,
       minHeight: flags.minSize,
       maxPixels: flags.maxMegapixels === undefined ? undefined : flags.maxMegapixels * 1_000_000,
@@ -122,8 +160,9 @@ export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
           `${wnid} ${c.folder}: ${c.saved}/${flags.perClass}${c.short ? ` (only ${c.urls} URLs; ran out)` : ''}\n`,
         );
       }
+      const shards = flags.outputFormat === 'webdataset' ? `; shards listed in ${flags.out}/shards.json` : '';
       io.stdout(
-        `${report.stats.succeeded} saved of ${report.stats.tried} tried in ${report.stats.seconds.toFixed(1)} s; statistics in ${flags.out}/.scrape/stats.json\n`,
+        `${report.stats.succeeded} saved of ${report.stats.tried} tried in ${report.stats.seconds.toFixed(1)} s; statistics in ${flags.out}/.scrape/stats.json${shards}\n`,
       );
     }
     if (abort.signal.aborted) {

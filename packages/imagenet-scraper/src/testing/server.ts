@@ -34,9 +34,12 @@ export interface FaultServer {
  * /noai · /bomb (a PNG whose header claims 400 MP) · /hold/<n> (the first /hold/ request of all gets 429 Retry-After: 1, the host's, then
  * images) · /past/<n> (429 with a Retry-After date in the past once, then the image) · /text/<n> (a
  * text/plain list of n URLs) · /flaky/<path> (503 on its first request, then <path>).
+ * /stall/<n> (the image, after `stallMs`).
  * `delayMs` slows every image response.
  */
-export async function startFaultServer(options: { delayMs?: number } = {}): Promise<FaultServer> {
+export async function startFaultServer(
+  options: { delayMs?: number; stallMs?: number } = {},
+): Promise<FaultServer> {
   const images = new Map<number, Buffer>();
   const image = async (n: number) => {
     let b = images.get(n);
@@ -100,6 +103,11 @@ export async function startFaultServer(options: { delayMs?: number } = {}): Prom
     const redirectMatch = url.match(/^\/redirect\/(\d+)$/);
     const busyMatch = url.match(/^\/busy\/(\d+)$/);
     if (imageMatch) return sendImage(await image(Number(imageMatch[2])));
+    const stallMatch = url.match(/^\/stall\/(\d+)$/);
+    if (stallMatch) {
+      const bytes = await image(Number(stallMatch[1]));
+      return later(() => void sendImage(bytes), options.stallMs ?? 0);
+    }
     if (statusMatch) {
       res.writeHead(Number(statusMatch[1]), { 'content-type': 'text/plain' });
       return res.end('error');

@@ -20,7 +20,7 @@ export function isTarArchive(file: string): boolean {
  * Streams the regular files of a `.tar`, `.tar.gz` or `.tgz` archive that `keep` accepts to `onEntry`,
  * one at a time; `onEntry` returning `false` stops reading there.
  */
-async function forEachTarEntry(
+export async function forEachTarEntry(
   file: string,
   keep: (name: string) => boolean,
   onEntry: (entry: ArchiveEntry) => unknown,

@@ -5,10 +5,11 @@ import path from 'node:path';
 import { decodeImage } from '@resnet-ts/augment';
 import { countTarEntries, extractTarArchive, firstTarEntry, isTarArchive } from './archive';
 import { downloadCifar10, readCifar10 } from './cifar';
-import { DatasetError, type ImageDataset, type MemoryDataset } from './dataset';
+import { DatasetError, type FileDataset, type ImageDataset, type MemoryDataset } from './dataset';
 import { isImageFile, scanImageFolder } from './folder';
 import { prepareImages, resizeMemoryDataset } from './prepare';
 import { checkImageHeaders } from './verify';
+import { findWebDataset, isWebDatasetImage, openWebDataset } from './webdataset';
 
 /** Images at most this many pixels a side are decoded once into memory; larger stay files. */
 export const SMALL_IMAGE_SIDE = 64;
@@ -37,8 +38,9 @@ export const defaultCacheDir = () =>
 
 /**
  * Opens `cifar10`, `cifar10:<archive or dir>`, a `.tar(.gz)` of class folders, a folder of class
- * folders, or an ImageNet-style tree with `train/` and `val/` folders of class folders. Small images
- * are decoded once (cached); large ones stay files decoded per sample.
+ * folders, an ImageNet-style tree with `train/` and `val/` folders of class folders, or WebDataset
+ * shards (a folder with `shards.json`, one shard, or a brace pattern `shard-{000000..000009}.tar`).
+ * Small images are decoded once (cached); large ones stay files decoded per sample.
  */
 export async function openDataset(spec: string, options: OpenOptions = {}): Promise<OpenedData> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
@@ -53,16 +55,20 @@ export async function openDataset(spec: string, options: OpenOptions = {}): Prom
       heldOutRole: 'test',
     };
   }
-  const info = await stat(spec).catch(() => undefined);
-  if (!info)
-    throw new DatasetError(
-      `${spec}: data does not exist (expected a folder of class folders, an archive, or cifar10)`,
-    );
   const prepare = {
     cacheDir: path.join(cacheDir, 'prepared'),
     size: options.imageSize,
     onProgress: options.onProgress,
   };
+  // Before the other formats: a shard is a tar too, and a brace pattern is no path.
+  const webDataset = await findWebDataset(spec);
+  if (webDataset)
+    return { train: await openFiles(await openWebDataset(webDataset, cacheDir), options, prepare) };
+  const info = await stat(spec).catch(() => undefined);
+  if (!info)
+    throw new DatasetError(
+      `${spec}: data does not exist (expected a folder of class folders, an archive, WebDataset shards, or cifar10)`,
+    );
   if (info.isFile()) {
     if (!isTarArchive(spec))
       throw new DatasetError(
@@ -98,6 +104,13 @@ export async function openDataset(spec: string, options: OpenOptions = {}): Prom
 export async function countSourceImages(spec: string): Promise<number | undefined> {
   if (spec === 'cifar10' || spec.startsWith('cifar10:')) return 50_000;
   const info = await stat(spec).catch(() => undefined);
+  const webDataset = await findWebDataset(spec).catch(() => undefined);
+  if (webDataset) {
+    if (webDataset.count !== undefined) return webDataset.count;
+    let count = 0;
+    for (const shard of webDataset.shards) count += await countTarEntries(shard, isWebDatasetImage);
+    return count;
+  }
   if (!info) return undefined;
   if (info.isFile()) return isTarArchive(spec) ? countTarEntries(spec, isImageFile) : undefined;
   const trainTree = path.join(spec, 'train');
@@ -133,7 +146,15 @@ async function openFolder(
   options: OpenOptions,
   prepare: Parameters<typeof prepareImages>[1],
 ): Promise<ImageDataset> {
-  const files = await scanImageFolder(dir);
+  return openFiles(await scanImageFolder(dir), options, prepare);
+}
+
+/** Listed images: decoded into memory when small, else their headers checked and kept as files. */
+async function openFiles(
+  files: FileDataset,
+  options: OpenOptions,
+  prepare: Parameters<typeof prepareImages>[1],
+): Promise<ImageDataset> {
   let small =
     options.inMemory === true || (options.imageSize !== undefined && options.imageSize <= SMALL_IMAGE_SIDE);
   if (options.imageSize === undefined && !options.inMemory) {
