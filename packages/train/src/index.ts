@@ -70,7 +70,6 @@ export {
   firstPerClass,
   type ImageDataset,
   type MemoryDataset,
-  sampleCount,
   subset,
 } from './data/dataset';
 export { IMAGE_EXTENSIONS, scanImageFolder } from './data/folder';

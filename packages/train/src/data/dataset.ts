@@ -26,10 +26,6 @@ export interface FileDataset extends DatasetBase {
   files: string[];
 }
 
-export function sampleCount(dataset: ImageDataset): number {
-  return dataset.labels.length;
-}
-
 /** Samples per class, in class-index order. */
 export function classCounts(dataset: Pick<DatasetBase, 'classes' | 'labels'>): number[] {
   const counts = new Array<number>(dataset.classes.length).fill(0);

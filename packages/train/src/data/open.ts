@@ -5,7 +5,7 @@ import path from 'node:path';
 import { decodeImage } from '@resnet-ts/augment';
 import { countTarEntries, extractTarArchive, firstTarEntry, isTarArchive } from './archive';
 import { downloadCifar10, readCifar10 } from './cifar';
-import { DatasetError, type FileDataset, type ImageDataset, type MemoryDataset } from './dataset';
+import { DatasetError, type FileDataset, type ImageDataset } from './dataset';
 import { isImageFile, scanImageFolder } from './folder';
 import { prepareImages, resizeMemoryDataset } from './prepare';
 import { checkImageHeaders } from './verify';
@@ -166,8 +166,4 @@ async function openFiles(
   if (small) return prepareImages(files, prepare);
   await checkImageHeaders(files.files, path.join(options.cacheDir ?? defaultCacheDir(), 'verified'));
   return files;
-}
-
-export function isMemoryDataset(dataset: ImageDataset): dataset is MemoryDataset {
-  return dataset.kind === 'memory';
 }
