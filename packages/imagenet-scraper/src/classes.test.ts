@@ -23,7 +23,7 @@ describe('the minimum URLs per random class', () => {
       .map((c) => c.wnid)
       .sort();
 
-  it("is the seed's rule: per-class / 0.9 Flickr URLs, or per-class / 0.8 URLs in all", () => {
+  it("is the original project's rule: per-class / 0.9 Flickr URLs, or per-class / 0.8 URLs in all", () => {
     expect(minUrlsPerClass(10)).toBe(13);
     expect(minUrlsPerClass(10, true)).toBe(12);
     expect(minUrlsPerClass(1000)).toBe(1250);

@@ -7,7 +7,7 @@ export interface ClassInfo {
   name: string;
   /** ILSVRC-2012 index, when the class is one of its 1,000. */
   index?: number;
-  /** URL counts in the seed's `imagenet_class_info.json` format, when known. */
+  /** URL counts in the original project's `imagenet_class_info.json` format, when known. */
   urlCount?: number;
   flickrUrlCount?: number;
 }
@@ -38,7 +38,7 @@ export function ilsvrc2012Classes(): Map<string, ClassInfo> {
   return table;
 }
 
-/** Reads the seed's `imagenet_class_info.json`: `{ "<wnid>": { img_url_count, flickr_img_url_count, class_name } }`. */
+/** Reads the original project's `imagenet_class_info.json`: `{ "<wnid>": { img_url_count, flickr_img_url_count, class_name } }`. */
 export function parseClassInfo(json: string, source: string): Map<string, ClassInfo> {
   let data: unknown;
   try {
@@ -73,7 +73,7 @@ export interface ClassSelection {
   /** …among those with at least this many URLs (default: `minUrlsPerClass(perClass, flickrOnly)`). */
   minUrls?: number;
   /**
-   * Images wanted per class: with `count` and a table that knows URL counts (the seed's
+   * Images wanted per class: with `count` and a table that knows URL counts (the original project's
    * `imagenet_class_info.json`), it sets the default `minUrls`. The shipped ILSVRC-2012 table
    * has no counts, so it is not filtered.
    */
@@ -94,14 +94,14 @@ export function minUrlsPerClass(perClass: number, flickrOnly = false): number {
 const knowsUrlCounts = (table: Map<string, ClassInfo>) =>
   [...table.values()].some((c) => c.urlCount !== undefined || c.flickrUrlCount !== undefined);
 
-/** The URL minimum a selection applies: its own, else the seed's rule where the table has counts. */
+/** The URL minimum a selection applies: its own, else the original project's rule where the table has counts. */
 function minUrlsOf(table: Map<string, ClassInfo>, selection: ClassSelection): number | undefined {
   if (selection.minUrls !== undefined) return selection.minUrls;
   if (selection.perClass === undefined || !knowsUrlCounts(table)) return undefined;
   return minUrlsPerClass(selection.perClass, selection.flickrOnly);
 }
 
-/** Picks classes as the seed did: explicit ids, or N random ones with enough URLs (seeded). */
+/** Picks classes as the original project did: explicit ids, or N random ones with enough URLs (seeded). */
 export function selectClasses(table: Map<string, ClassInfo>, selection: ClassSelection): ClassInfo[] {
   if (selection.wnids && selection.wnids.length > 0) {
     return selection.wnids.map((wnid) => {

@@ -44,7 +44,7 @@ const csv = (v: string | number | undefined) =>
   v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
 
 /**
- * The seed's debug CSV, one row per settled URL (an image taken back by an earlier class gets a
+ * The original project's debug CSV, one row per settled URL (an image taken back by an earlier class gets a
  * second, `duplicate` row); the header once, a resumed run appends under it.
  */
 export async function debugCsvObserver(file: string): Promise<ScrapeObserver> {

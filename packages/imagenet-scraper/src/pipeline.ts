@@ -126,6 +126,122 @@ interface ClassHandle {
   giveBack(holder: Holder, sha256: string): Promise<void>;
 }
 
+/** What one class's rounds share (see runClass). */
+interface ClassState {
+  pipeline: Pipeline;
+  work: ClassWork;
+  context: RunContext;
+  heldLimit: number;
+  count: { saved: number; downloaded: number; good: number; downloadMs: number };
+  recorded: Map<number, Checked>;
+  read: number;
+  exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
+  told: (entry: TriedEntry, timeMs: number) => Promise<void>;
+}
+
+/** One window of a class from `state.read` until it is full, out of URLs or stopped; returns where it ended. */
+async function round(state: ClassState): Promise<number> {
+  const { pipeline, work, context, heldLimit, count, recorded, read, exclusive, told } = state;
+  const { perClass, sink } = pipeline;
+  const full = new AbortController();
+  const signal = AbortSignal.any([context.stop, full.signal]);
+  setMaxListeners(0, signal); // one listener per download in flight or queued
+  const heldSizes = new Map<number, number>();
+  let checking = 0;
+  const downloading = new Map<number, number>(); // index → start
+  const task = async (index: number): Promise<Checked> => {
+    const early = recorded.get(index);
+    if (early) return early;
+    let body = false;
+    downloading.set(index, performance.now());
+    const checked = await checkUrl(pipeline, work.pending[index] as string, index, signal, (b) => {
+      count.downloadMs += performance.now() - (downloading.get(index) ?? 0);
+      downloading.delete(index);
+      body = b;
+      count.downloaded++;
+      if (b) {
+        count.good++;
+        checking++;
+      }
+    });
+    downloading.delete(index); // cancelled
+    if (body) {
+      checking--;
+      if (checked.status !== 'passed') count.good--;
+    }
+    if (checked.status === 'cancelled') return checked;
+    if (checked.status === 'passed') {
+      heldSizes.set(index, checked.image.body.length);
+      context.held.bytes += checked.image.body.length;
+    } else if (!signal.aborted) {
+      await exclusive(async () => {
+        if (signal.aborted) return;
+        const entry = await sink.commit(work, checked);
+        recorded.set(index, checked);
+        await told(entry, checked.timeMs);
+      });
+    }
+    return checked;
+  };
+  const unhold = (index: number) => {
+    context.held.bytes -= heldSizes.get(index) ?? 0;
+    heldSizes.delete(index);
+  };
+  const window: OrderedWindow<Checked> = new OrderedWindow(
+    work.pending.length,
+    () => {
+      // Images held behind an unsettled URL (or in their checks) count as good as saved.
+      const needed = perClass - count.saved - heldSizes.size - checking;
+      const size = windowSize(pipeline.concurrency, needed, count.downloaded, count.good);
+      return size === 0 ? 0 : Math.min(pipeline.concurrency, size + lagging());
+    },
+    task,
+    // Past the held budget only the URL the commits wait for starts: the run never stalls.
+    () =>
+      count.saved < perClass &&
+      !signal.aborted &&
+      (context.held.bytes < heldLimit || window.running + window.held === 0),
+    read,
+  );
+  const lagging = () => {
+    const mean = count.downloaded === 0 ? 0 : count.downloadMs / count.downloaded;
+    const since = performance.now() - Math.max(LAG_MS, 4 * mean);
+    let n = 0;
+    for (const start of downloading.values()) if (start < since) n++;
+    return n;
+  };
+  // Nothing else may happen while every download in flight stalls: look again now and then.
+  const relook = setInterval(() => window.fill(), LAG_CHECK_MS);
+  window.fill();
+  try {
+    while (count.saved < perClass) {
+      const checked = await window.next();
+      if (!checked || checked.status === 'cancelled') break; // none left, or the run was stopped
+      if (recorded.has(checked.index)) continue; // a failure, already committed
+      if (checked.status === 'failed') break; // the run stopped before it was recorded
+      await exclusive(async () => {
+        const { outcome, displaced } = pipeline.dedup.judge(checked, context.rank);
+        const entry = await sink.commit(work, outcome);
+        if (outcome.status === 'ok') {
+          count.saved++;
+          pipeline.dedup.stored(outcome.image.sha256, entry.file);
+        }
+        // Our copy is in place: now the later class's goes (a kill in between is reconciled).
+        if (displaced && outcome.status === 'ok') await context.revoke(displaced, outcome.image.sha256);
+        await told(entry, checked.timeMs);
+      });
+      unhold(checked.index); // after the commit: counted as held or saved, never neither
+      window.fill();
+    }
+  } finally {
+    clearInterval(relook);
+    full.abort(); // full, stopped or failed: cancel what is still running
+    await window.drain();
+    for (const index of [...heldSizes.keys()]) unhold(index);
+  }
+  return window.read;
+}
+
 /**
  * One class through stages 2–4: downloads over its pending URLs, each judged and committed in list
  * order (a failure as soon as known) until the class has `perClass` images; then what is still in
@@ -173,110 +289,10 @@ export async function runClass(
     },
   });
 
-  /** One window from `read` until the class is full, out of URLs or stopped; returns where it ended. */
-  async function round(): Promise<number> {
-    const full = new AbortController();
-    const signal = AbortSignal.any([context.stop, full.signal]);
-    setMaxListeners(0, signal); // one listener per download in flight or queued
-    const heldSizes = new Map<number, number>();
-    let checking = 0;
-    const downloading = new Map<number, number>(); // index → start
-    const task = async (index: number): Promise<Checked> => {
-      const early = recorded.get(index);
-      if (early) return early;
-      let body = false;
-      downloading.set(index, performance.now());
-      const checked = await checkUrl(pipeline, work.pending[index] as string, index, signal, (b) => {
-        count.downloadMs += performance.now() - (downloading.get(index) ?? 0);
-        downloading.delete(index);
-        body = b;
-        count.downloaded++;
-        if (b) {
-          count.good++;
-          checking++;
-        }
-      });
-      downloading.delete(index); // cancelled
-      if (body) {
-        checking--;
-        if (checked.status !== 'passed') count.good--;
-      }
-      if (checked.status === 'cancelled') return checked;
-      if (checked.status === 'passed') {
-        heldSizes.set(index, checked.image.body.length);
-        context.held.bytes += checked.image.body.length;
-      } else if (!signal.aborted) {
-        await exclusive(async () => {
-          if (signal.aborted) return;
-          const entry = await sink.commit(work, checked);
-          recorded.set(index, checked);
-          await told(entry, checked.timeMs);
-        });
-      }
-      return checked;
-    };
-    const unhold = (index: number) => {
-      context.held.bytes -= heldSizes.get(index) ?? 0;
-      heldSizes.delete(index);
-    };
-    const window: OrderedWindow<Checked> = new OrderedWindow(
-      work.pending.length,
-      () => {
-        // Images held behind an unsettled URL (or in their checks) count as good as saved.
-        const needed = perClass - count.saved - heldSizes.size - checking;
-        const size = windowSize(pipeline.concurrency, needed, count.downloaded, count.good);
-        return size === 0 ? 0 : Math.min(pipeline.concurrency, size + lagging());
-      },
-      task,
-      // Past the held budget only the URL the commits wait for starts: the run never stalls.
-      () =>
-        count.saved < perClass &&
-        !signal.aborted &&
-        (context.held.bytes < heldLimit || window.running + window.held === 0),
-      read,
-    );
-    const lagging = () => {
-      const mean = count.downloaded === 0 ? 0 : count.downloadMs / count.downloaded;
-      const since = performance.now() - Math.max(LAG_MS, 4 * mean);
-      let n = 0;
-      for (const start of downloading.values()) if (start < since) n++;
-      return n;
-    };
-    // Nothing else may happen while every download in flight stalls: look again now and then.
-    const relook = setInterval(() => window.fill(), LAG_CHECK_MS);
-    window.fill();
-    try {
-      while (count.saved < perClass) {
-        const checked = await window.next();
-        if (!checked || checked.status === 'cancelled') break; // none left, or the run was stopped
-        if (recorded.has(checked.index)) continue; // a failure, already committed
-        if (checked.status === 'failed') break; // the run stopped before it was recorded
-        await exclusive(async () => {
-          const { outcome, displaced } = pipeline.dedup.judge(checked, context.rank);
-          const entry = await sink.commit(work, outcome);
-          if (outcome.status === 'ok') {
-            count.saved++;
-            pipeline.dedup.stored(outcome.image.sha256, entry.file);
-          }
-          // Our copy is in place: now the later class's goes (a kill in between is reconciled).
-          if (displaced && outcome.status === 'ok') await context.revoke(displaced, outcome.image.sha256);
-          await told(entry, checked.timeMs);
-        });
-        unhold(checked.index); // after the commit: counted as held or saved, never neither
-        window.fill();
-      }
-    } finally {
-      clearInterval(relook);
-      full.abort(); // full, stopped or failed: cancel what is still running
-      await window.drain();
-      for (const index of [...heldSizes.keys()]) unhold(index);
-    }
-    return window.read;
-  }
-
   const more = () => count.saved < perClass && read < work.pending.length && !context.stop.aborted;
   for (;;) {
-    if (more()) read = await round();
+    if (more())
+      read = await round({ pipeline, work, context, heldLimit, count, recorded, read, exclusive, told });
     if (context.stop.aborted) break;
     if (more()) continue; // an image was taken back while the round ended
     const final = await Promise.race([context.earlier.then(() => true), wakeup.next().then(() => false)]);

@@ -156,7 +156,7 @@ describe('scrape against a faulty server', () => {
     expect(server.hits.get('/status/500')).toBe(2); // transient: retried once
   });
 
-  it('writes statistics split by host group, and the seed’s debug CSV', () => {
+  it('writes statistics split by host group, and the original project’s debug CSV', () => {
     const stats = JSON.parse(readFileSync(path.join(out, '.scrape', 'stats.json'), 'utf8'));
     expect(stats.succeeded).toBe(7);
     expect(stats.other.failures.timeout).toBe(2);

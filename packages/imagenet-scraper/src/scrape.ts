@@ -24,7 +24,7 @@ export interface ScrapeOptions {
   urls: Map<string, string[]>;
   /** Images each class ends with, exactly. */
   perClass: number;
-  /** Only URLs on Flickr's hosts (the seed's scrape_only_flickr). */
+  /** Only URLs on Flickr's hosts (the original project's scrape_only_flickr). */
   flickrOnly?: boolean;
   /** Requests in flight at once (default 64) and per host (default 8). */
   concurrency?: number;
@@ -67,7 +67,7 @@ export interface ScrapeOptions {
   shardSize?: number;
   /** Shard names' prefix (default `shard`). */
   shardPrefix?: string;
-  /** Write the seed's debug CSV (one row per settled URL) to `.scrape/debug.csv`. */
+  /** Write the original project's debug CSV (one row per settled URL) to `.scrape/debug.csv`. */
   debugCsv?: boolean;
   /** How often `stats.json` is rewritten, ms. */
   statsEveryMs?: number;

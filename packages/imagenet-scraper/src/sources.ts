@@ -8,7 +8,7 @@ import { DEFAULTS } from './options';
 import type { ScrapeOptions } from './scrape';
 
 /**
- * Where each class's image URLs come from (the seed's ImageNet API is gone):
+ * Where each class's image URLs come from (the original project's ImageNet API is gone):
  * - `template`: a URL with `{wnid}`, answering one URL per line (the old `geturls` API's format);
  * - `dir`: a directory of `<wnid>.txt` files, one URL per line;
  * - `list`: one CSV, TSV or JSONL file of (url, wnid) rows for all classes.

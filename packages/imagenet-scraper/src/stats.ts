@@ -22,7 +22,7 @@ const emptyGroup = (): GroupStats => ({
   timeMs: 0,
 });
 
-/** The seed's statistics, split by Flickr vs other hosts, plus bytes and throughput. */
+/** The original project's statistics, split by Flickr vs other hosts, plus bytes and throughput. */
 export class ScrapeStats {
   readonly groups = { flickr: emptyGroup(), other: emptyGroup() };
   readonly startedAt = Date.now();

@@ -29,7 +29,7 @@ describe('small pieces', () => {
     expect(safeFolderName('\u0000evil\n', 'n1')).toBe('_evil_');
   });
 
-  it("reads the seed's class-info JSON and names a bad entry", () => {
+  it("reads the original project's class-info JSON and names a bad entry", () => {
     const table = parseClassInfo(
       '{"n00004475": {"img_url_count": 8, "flickr_img_url_count": 6, "class_name": "organism"}}',
       'info.json',
