@@ -67,7 +67,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--config <file>', 'a JSON run configuration; flags override its fields')
     .option(
       '--data <source>',
-      'folder of class folders, .tar(.gz) of them, WebDataset shards (a folder with shards.json, a shard, or shard-{000000..000009}.tar), cifar10, or cifar10:<archive|dir>',
+      'folder of class folders, .tar(.gz) of them, WebDataset shards (a folder with shards.json or of nothing but shards, a shard, or shard-{000000..000009}.tar), cifar10, or cifar10:<archive|dir>',
     )
     .option('--val-data <dir>', 'held-out validation folder (otherwise --val-split of --data)')
     .option(

@@ -129,6 +129,13 @@ describe('openDataset on WebDataset shards', () => {
     const opened = await openDataset(path.join(alone, 'x.tar'), { cacheDir });
     expect(opened.train.classes).toEqual(['goldfish', 'great white shark']);
     expect(Array.from(opened.train.labels)).toEqual([0, 1]);
+
+    // A folder of nothing but shards, no index: every shard, in name order.
+    await writeShard(path.join(alone, 'w.tar'), [sample(0, 2)]);
+    const folder = await openDataset(alone, { cacheDir });
+    expect(folder.train.classes).toEqual(['tench', 'goldfish', 'great white shark']);
+    expect(Array.from(folder.train.labels)).toEqual([0, 1, 2]);
+    expect(await countSourceImages(alone)).toBe(3);
   });
 
   it('still reads a tar of class folders; refuses an index that is not ours, a sample without a class, a missing shard', async () => {

@@ -1,10 +1,11 @@
 /**
  * WebDataset shards (tar files of samples `{key}.jpg` + `{key}.cls` + …, as `resnet scrape
- * --output-format webdataset` writes them): a directory with `shards.json` and its shards, one shard,
- * or a brace pattern of shards (`data/shard-{000000..000009}.tar`).
+ * --output-format webdataset` writes them): a directory with `shards.json` and its shards, a
+ * directory of nothing but `.tar` shards, one shard, or a brace pattern of shards
+ * (`data/shard-{000000..000009}.tar`).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { publishAtomic } from '../files';
 import { forEachTarEntry, isTarArchive } from './archive';
@@ -119,6 +120,19 @@ export async function isWebDatasetShard(file: string): Promise<boolean> {
   return found;
 }
 
+/**
+ * A folder of nothing but `.tar` shards and no index (shards from another tool, or copied without
+ * `shards.json`): its shards in name order, classes from the samples. Undefined for any other folder.
+ */
+async function shardFolder(dir: string): Promise<WebDatasetSource | undefined> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const visible = entries.filter((e) => !e.name.startsWith('.'));
+  if (visible.length === 0 || !visible.every((e) => e.isFile() && /\.tar$/i.test(e.name))) return undefined;
+  const shards = visible.map((e) => path.join(dir, e.name)).sort();
+  if (!(await isWebDatasetShard(shards[0] as string))) return undefined;
+  return { spec: dir, shards, classes: undefined, whole: false };
+}
+
 /** The shards `spec` names, or `undefined` when it is not a WebDataset (other formats are tried then). */
 export async function findWebDataset(spec: string): Promise<WebDatasetSource | undefined> {
   const info = await exists(spec);
@@ -133,7 +147,7 @@ export async function findWebDataset(spec: string): Promise<WebDatasetSource | u
   }
   if (info?.isDirectory()) {
     const index = await readIndex(path.join(spec, WEBDATASET_INDEX));
-    if (!index) return undefined;
+    if (!index) return await shardFolder(spec);
     const shards = index.shards.map((s) => path.join(spec, s.name));
     for (const [i, shard] of shards.entries())
       if (!(await exists(shard))?.isFile())
