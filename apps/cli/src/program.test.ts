@@ -693,9 +693,24 @@ describe('resnet summary and augment', () => {
   });
 });
 
+/**
+ * A loopback server for the scrape tests: `files` by path as JPEGs, 404 for any other path, and
+ * `/stall.jpg` never answered.
+ */
+async function serveImages(files: Record<string, Uint8Array>) {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    if (req.url === '/stall.jpg') return;
+    const body = files[req.url ?? ''];
+    res.writeHead(body ? 200 : 404, body ? { 'content-type': 'image/jpeg' } : {});
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, base: `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}` };
+}
+
 describe('resnet scrape', () => {
   it('downloads exactly --per-class images per class from a URL list, and names a bad wnid', async () => {
-    const { createServer } = await import('node:http');
     const jpegs = await Promise.all(
       [0, 1, 2].map((n) =>
         encodeImage(
@@ -709,17 +724,9 @@ describe('resnet scrape', () => {
         ),
       ),
     );
-    const server = createServer((req, res) => {
-      const n = Number(req.url?.slice(1, 2));
-      if (!jpegs[n]) {
-        res.writeHead(404);
-        return res.end();
-      }
-      res.writeHead(200, { 'content-type': 'image/jpeg' });
-      res.end(jpegs[n]);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    const { base, server } = await serveImages(
+      Object.fromEntries(jpegs.map((jpeg, n) => [`/${n}.jpg`, jpeg])),
+    );
     try {
       const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-'));
       await mkdir(path.join(root, 'urls'));
@@ -772,7 +779,6 @@ describe('resnet scrape', () => {
   });
 
   it('--output-format webdataset writes tar shards of --shard-size images that train --data reads', async () => {
-    const { createServer } = await import('node:http');
     const jpegs = await Promise.all(
       [0, 1, 2, 3, 4].map((n) =>
         encodeImage(
@@ -786,13 +792,9 @@ describe('resnet scrape', () => {
         ),
       ),
     );
-    const server = createServer((req, res) => {
-      const body = jpegs[Number(req.url?.slice(1, 2))];
-      res.writeHead(body ? 200 : 404, body ? { 'content-type': 'image/jpeg' } : {});
-      res.end(body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    const { base, server } = await serveImages(
+      Object.fromEntries(jpegs.map((jpeg, n) => [`/${n}.jpg`, jpeg])),
+    );
     try {
       const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-wds-'));
       await mkdir(path.join(root, 'urls'));
@@ -841,7 +843,6 @@ describe('resnet scrape', () => {
   });
 
   it('--max-megapixels refuses a larger image from its header as a decompression bomb', async () => {
-    const { createServer } = await import('node:http');
     const image = (width: number, height: number) =>
       encodeImage(
         { data: new Uint8Array(width * height * 3).map((_, i) => (i * 7) % 251), width, height, channels: 3 },
@@ -851,13 +852,7 @@ describe('resnet scrape', () => {
       '/big.jpg': await image(1200, 1000),
       '/small.jpg': await image(40, 40),
     };
-    const server = createServer((req, res) => {
-      const body = files[req.url ?? ''];
-      res.writeHead(body ? 200 : 404, body ? { 'content-type': 'image/jpeg' } : {});
-      res.end(body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    const { base, server } = await serveImages(files);
     try {
       const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-'));
       await mkdir(path.join(root, 'urls'));
@@ -893,7 +888,6 @@ describe('resnet scrape', () => {
   });
 
   it('--placeholder catches look-alikes of a given image; --headers-timeout and --retries bound a stalled URL', async () => {
-    const { createServer } = await import('node:http');
     const pixels = (shift: number) => ({
       data: new Uint8Array(200 * 150 * 3).map((_, i) => ((Math.floor(i / 3 / 8) * 37) % 200) + shift),
       width: 200,
@@ -907,14 +901,7 @@ describe('resnet scrape', () => {
         'jpeg',
       ),
     };
-    const server = createServer((req, res) => {
-      if (req.url === '/stall.jpg') return; // never answers
-      const body = files[req.url ?? ''];
-      res.writeHead(body ? 200 : 404, body ? { 'content-type': 'image/jpeg' } : {});
-      res.end(body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    const { base, server } = await serveImages(files);
     try {
       const root = await mkdtemp(path.join(os.tmpdir(), 'cli-scrape-'));
       await mkdir(path.join(root, 'urls'));

@@ -17,7 +17,7 @@ import { OutputLockedError } from './lock';
 import { readManifest } from './manifest';
 import { LOOKAHEAD } from './pipeline';
 import { type ScrapeOptions, scrape } from './scrape';
-import { type FaultServer, startFaultServer } from './testing/server';
+import { FAST_SCRAPE, type FaultServer, startFaultServer } from './testing/server';
 
 let server: FaultServer;
 beforeAll(async () => {
@@ -29,18 +29,7 @@ const table = ilsvrc2012Classes();
 const tench = table.get('n01440764')!;
 const goldfish = table.get('n01443537')!;
 
-const fast = {
-  concurrency: 8,
-  perHost: 4,
-  headersTimeoutMs: 400,
-  bodyTimeoutMs: 400,
-  timeoutMs: 1500,
-  retries: 1,
-  backoffMs: 10,
-  maxRetryAfterMs: 2000,
-  maxBytes: 1 << 20,
-  statsEveryMs: 100,
-};
+const fast = FAST_SCRAPE;
 
 function filesIn(dir: string): string[] {
   return readdirSync(dir).sort();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { extract } from 'tar-stream';
 import { ilsvrc2012Classes } from './classes';
 import { type ScrapeOptions, scrape } from './scrape';
-import { type FaultServer, startFaultServer } from './testing/server';
+import { FAST_SCRAPE, type FaultServer, startFaultServer } from './testing/server';
 import type { WebDatasetIndex, WebDatasetSampleJson } from './webdataset';
 
 let server: FaultServer;
@@ -19,17 +19,7 @@ const table = ilsvrc2012Classes();
 const tench = table.get('n01440764')!;
 const goldfish = table.get('n01443537')!;
 
-const fast = {
-  concurrency: 8,
-  perHost: 4,
-  headersTimeoutMs: 400,
-  bodyTimeoutMs: 400,
-  timeoutMs: 1500,
-  retries: 1,
-  backoffMs: 10,
-  maxBytes: 1 << 20,
-  statsEveryMs: 100,
-};
+const fast = FAST_SCRAPE;
 
 interface Member {
   name: string;

@@ -266,7 +266,8 @@ function fuseConvolutions(config: FunctionalConfig, model: tfl.LayersModel): Fus
  * activation, so one fused convolution replaces three full passes over the activations. The
  * original model is left untouched; the result predicts what `model` predicts in inference mode
  * (up to float32 rounding) and is not meant for training (its batch norms are gone). Layers used
- * more than once, or whose output feeds more than one layer, are left as they are.
+ * more than once, or whose output feeds more than one layer, are left as they are. With `fuse`
+ * (the default), residual additions are then merged into the convolutions before them (`fused`).
  */
 export function foldBatchNorm(model: tfl.LayersModel, options: FoldOptions = {}): FoldResult {
   const config = JSON.parse(JSON.stringify(model.getConfig())) as FunctionalConfig;
@@ -277,36 +278,15 @@ export function foldBatchNorm(model: tfl.LayersModel, options: FoldOptions = {})
   }
   const chains = findChains(config);
   const renamed = new Map<string, string>();
-  const removed = new Set<string>();
   for (const chain of chains) {
     for (const folded of [chain.batchNorm, chain.activation]) {
-      if (folded === undefined) continue;
-      renamed.set(folded, chain.conv);
-      removed.add(folded);
+      if (folded !== undefined) renamed.set(folded, chain.conv);
     }
-    const conv = config.layers.find((layer) => layer.name === chain.conv) as LayerConfig;
+    const conv = byName(config, chain.conv) as LayerConfig;
     conv.config.useBias = true;
     conv.config.activation = chain.activationName ?? 'linear';
   }
-  const rename = (name: string) => renamed.get(name) ?? name;
-  config.layers = config.layers
-    .filter((layer) => !removed.has(layer.name))
-    .map((layer) => ({
-      ...layer,
-      inboundNodes: layer.inboundNodes.map((node) =>
-        node.map(([input, nodeIndex, tensorIndex, kwargs]) => [
-          rename(input),
-          nodeIndex,
-          tensorIndex,
-          kwargs,
-        ]),
-      ),
-    }));
-  config.outputLayers = config.outputLayers.map(([output, nodeIndex, tensorIndex]) => [
-    rename(output),
-    nodeIndex,
-    tensorIndex,
-  ]);
+  removeLayers(config, renamed, new Set());
   config.name = `${model.name}_folded`;
   const fused = options.fuse === false ? [] : fuseConvolutions(config, model);
 

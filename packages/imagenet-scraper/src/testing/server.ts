@@ -207,3 +207,17 @@ export async function startFaultServer(
       }),
   };
 }
+
+/** Scrape options for tests against the fault server: short timeouts, little backoff, frequent stats. */
+export const FAST_SCRAPE = {
+  concurrency: 8,
+  perHost: 4,
+  headersTimeoutMs: 400,
+  bodyTimeoutMs: 400,
+  timeoutMs: 1500,
+  retries: 1,
+  backoffMs: 10,
+  maxRetryAfterMs: 2000,
+  maxBytes: 1 << 20,
+  statsEveryMs: 100,
+};

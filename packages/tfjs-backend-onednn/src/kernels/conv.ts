@@ -108,15 +108,14 @@ function conv2dImpl(args: KernelArgs, fused: boolean): TensorInfo | TensorInfo[]
   return backend.makeTensorInfo(info.outShape, 'float32', out);
 }
 
+type FusedConvAttrs = ConvAttrs & { shortcutStrides?: number; shortcutChannelsBefore?: number };
+
 /**
  * The inference kernel of @resnet-ts/resnet-core's FusedConv2D layer (FUSED_CONV2D_KERNEL, whose
  * contract it follows): activation(conv(x) + bias + shortcut), the shortcut optionally subsampled
  * and zero-padded along the channels (option A), in one oneDNN convolution with a binary-add or sum
  * post-op.
  */
-
-type FusedConvAttrs = ConvAttrs & { shortcutStrides?: number; shortcutChannelsBefore?: number };
-
 function fusedConv2d(args: KernelArgs): TensorInfo {
   const backend = args.backend as MathBackendCPU;
   const { x, filter, bias, shortcut } = args.inputs as Record<string, TensorInfo | undefined>;
