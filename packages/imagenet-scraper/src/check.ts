@@ -84,7 +84,17 @@ export interface Judged {
  * keeps an image depends on the lists alone: a class earlier in the order takes an image back
  * from a later one that committed it first.
  */
-export class Dedup {
+/** Who keeps an image: this run's `Dedup`, or one shared by a queue's workers through Redis. */
+export interface Deduplicator {
+  judge(
+    checked: Exclude<Checked, { status: 'cancelled' | 'failed' }>,
+    rank: number,
+  ): Judged | Promise<Judged>;
+  /** Where the class that kept an image stored it (known once committed). */
+  stored(sha256: string, file: string | undefined): void | Promise<void>;
+}
+
+export class Dedup implements Deduplicator {
   constructor(private readonly holders: Map<string, Holder>) {}
 
   judge(checked: Exclude<Checked, { status: 'cancelled' | 'failed' }>, rank: number): Judged {

@@ -1,10 +1,10 @@
 import { Agent } from 'undici';
 import { fetchImage } from './fetch';
-import { HostGate, KeyedSemaphore, Semaphore } from './limits';
+import { type HostLimits, localHostLimits, Semaphore } from './limits';
 import type { Settings } from './options';
 import type { Fetched } from './stages';
 
-/** Stage 2: one URL's body, or why there is none. Never throws. */
+/** Stage 2: one URL's body, or why there is none. Throws only when shared host limits fail (Redis lost). */
 export interface Downloader {
   download(url: string, signal: AbortSignal): Promise<Fetched>;
   close(): Promise<void>;
@@ -21,9 +21,13 @@ const hostOf = (url: string) => {
 /**
  * Keep-alive pools with `perHost` connections, at most `perHost` requests per host and
  * `concurrency` in all at once (one budget for every class of the run), and a host's Retry-After
- * honoured by every request to it.
+ * honoured by every request to it. `hosts` holds the per-host limits: this process's by default,
+ * or ones shared by every worker (`redisHostLimits`); `close()` closes it too.
  */
-export function createDownloader(settings: Settings): Downloader {
+export function createDownloader(
+  settings: Settings,
+  hosts: HostLimits = localHostLimits(settings.perHost),
+): Downloader {
   const agent = new Agent({
     connections: settings.perHost,
     pipelining: 1,
@@ -32,7 +36,6 @@ export function createDownloader(settings: Settings): Downloader {
     headersTimeout: settings.headersTimeoutMs,
     bodyTimeout: settings.bodyTimeoutMs,
   });
-  const hosts = new KeyedSemaphore(settings.perHost);
   const slots = new Semaphore(settings.concurrency);
   const fetchOptions = {
     dispatcher: agent,
@@ -42,7 +45,7 @@ export function createDownloader(settings: Settings): Downloader {
     headersTimeoutMs: settings.headersTimeoutMs,
     bodyTimeoutMs: settings.bodyTimeoutMs,
     // One for the run: a host's Retry-After holds back every slot, not only the URL that got it.
-    hosts: new HostGate(),
+    hosts,
     maxBytes: settings.maxBytes,
     maxRedirects: settings.maxRedirects,
     retries: settings.retries,
@@ -58,9 +61,10 @@ export function createDownloader(settings: Settings): Downloader {
       try {
         releaseHost = await hosts.acquire(hostOf(url), signal);
         releaseSlot = await slots.acquire(signal);
-      } catch {
+      } catch (error) {
         releaseHost?.();
-        return { status: 'cancelled' }; // aborted while queued
+        if (signal.aborted) return { status: 'cancelled' }; // aborted while queued
+        throw error; // shared limits lost (Redis): not a cancelled download
       }
       const startedAt = performance.now();
       try {
@@ -74,6 +78,8 @@ export function createDownloader(settings: Settings): Downloader {
         releaseHost();
       }
     },
-    close: () => agent.close().catch(() => undefined),
+    async close() {
+      await Promise.all([agent.close().catch(() => undefined), hosts.close?.()]);
+    },
   };
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, errors, request } from 'undici';
 import { CANCELLED, type Cancelled, type Failure, fail, isTransient } from './errors';
-import { HostGate } from './limits';
+import { HostGate, type HostLimits } from './limits';
 
 export interface FetchOptions {
   dispatcher: Dispatcher;
@@ -25,7 +25,7 @@ export interface FetchOptions {
    * Retry-After holds, shared across requests: while a host asked to wait, no request goes to it.
    * Without one, a hold applies to this URL's retries only.
    */
-  hosts?: HostGate;
+  hosts?: Pick<HostLimits, 'wait' | 'defer'>;
   /** Cancels the request (a class reached its quota). */
   signal?: AbortSignal;
 }

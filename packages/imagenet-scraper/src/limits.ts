@@ -107,3 +107,26 @@ export class HostGate {
     for (let ms = this.heldFor(host); ms > 0; ms = this.heldFor(host)) await sleep(ms, undefined, { signal });
   }
 }
+
+/** Per-host limits a downloader honours: this process's (`localHostLimits`), or shared by every worker through Redis. */
+export interface HostLimits {
+  /** Resolves with the release once a request to `host` may start (at most `perHost` at once); rejects when `signal` aborts. */
+  acquire(host: string, signal?: AbortSignal): Promise<() => void>;
+  /** Resolves once no Retry-After holds `host` back; rejects when `signal` aborts. */
+  wait(host: string, signal?: AbortSignal): Promise<void>;
+  /** Holds `host` back for `ms` from now (never shortens a longer hold). */
+  defer(host: string, ms: number): void;
+  /** Releases what it holds and stops its timers. */
+  close?(): Promise<void>;
+}
+
+/** This process's limits: `perHost` requests per host at once, Retry-After shared by its requests. */
+export function localHostLimits(perHost: number): HostLimits {
+  const semaphores = new KeyedSemaphore(perHost);
+  const gate = new HostGate();
+  return {
+    acquire: (host, signal) => semaphores.acquire(host, signal),
+    wait: (host, signal) => gate.wait(host, signal),
+    defer: (host, ms) => gate.defer(host, ms),
+  };
+}

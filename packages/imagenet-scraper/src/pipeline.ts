@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
-import type { Check, Dedup } from './check';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Check, Deduplicator } from './check';
 import type { Downloader } from './download';
 import { Semaphore } from './limits';
 import { notify } from './observers';
@@ -19,7 +20,7 @@ import { OrderedWindow } from './window';
 export interface Pipeline {
   download: Downloader['download'];
   check: Check;
-  dedup: Dedup;
+  dedup: Deduplicator;
   sink: CommitSink;
   observers: ScrapeObserver[];
   perClass: number;
@@ -95,6 +96,11 @@ export interface RunContext {
   earlier: Promise<void>;
   /** Gives an image back from the class that held it (called with `commits` held). */
   revoke(holder: Holder, sha256: string): Promise<void>;
+  /**
+   * A full class waiting longer than this for the classes before it gives up its place (a queue
+   * worker's slot) and returns `parked`: it is run again later. Unset: it waits.
+   */
+  parkAfterMs?: number;
 }
 
 /** A run of one class alone (tests): nothing before it, nothing to give back to. */
@@ -220,11 +226,11 @@ async function round(state: ClassState): Promise<number> {
       if (recorded.has(checked.index)) continue; // a failure, already committed
       if (checked.status === 'failed') break; // the run stopped before it was recorded
       await exclusive(async () => {
-        const { outcome, displaced } = pipeline.dedup.judge(checked, context.rank);
+        const { outcome, displaced } = await pipeline.dedup.judge(checked, context.rank);
         const entry = await sink.commit(work, outcome);
         if (outcome.status === 'ok') {
           count.saved++;
-          pipeline.dedup.stored(outcome.image.sha256, entry.file);
+          await pipeline.dedup.stored(outcome.image.sha256, entry.file);
         }
         // Our copy is in place: now the later class's goes (a kill in between is reconciled).
         if (displaced && outcome.status === 'ok') await context.revoke(displaced, outcome.image.sha256);
@@ -255,7 +261,7 @@ export async function runClass(
   work: ClassWork,
   context: RunContext = alone(pipeline),
   onStart?: (handle: ClassHandle) => void,
-): Promise<ClassReport> {
+): Promise<ClassReport & { parked?: boolean }> {
   const { perClass, sink, observers } = pipeline;
   const { wnid } = work.info;
   const heldLimit = pipeline.heldBytes ?? HELD_BYTES;
@@ -290,13 +296,28 @@ export async function runClass(
   });
 
   const more = () => count.saved < perClass && read < work.pending.length && !context.stop.aborted;
+  const report = () => ({
+    name: work.info.name,
+    folder: work.folder,
+    saved: count.saved,
+    urls: work.urls.length,
+  });
   for (;;) {
     if (more())
       read = await round({ pipeline, work, context, heldLimit, count, recorded, read, exclusive, told });
     if (context.stop.aborted) break;
     if (more()) continue; // an image was taken back while the round ended
-    const final = await Promise.race([context.earlier.then(() => true), wakeup.next().then(() => false)]);
-    if (final && !more()) break;
+    const waits: Promise<'final' | 'woken' | 'park'>[] = [
+      context.earlier.then(() => 'final' as const),
+      wakeup.next().then(() => 'woken' as const),
+    ];
+    const park = context.parkAfterMs === undefined ? undefined : new AbortController();
+    if (park)
+      waits.push(sleep(context.parkAfterMs, 'park' as const, { signal: park.signal }).catch(() => 'woken'));
+    const woke = await Promise.race(waits);
+    park?.abort();
+    if (woke === 'park') return { ...report(), short: false, parked: true };
+    if (woke === 'final' && !more()) break;
   }
   if (count.saved >= perClass && !context.stop.aborted) {
     const untried = work.pending
@@ -304,8 +325,7 @@ export async function runClass(
       .filter((url, i) => !work.unneeded.has(url) && !recorded.has(read + i));
     await exclusive(() => sink.unneeded(work, untried));
   }
-  const short = count.saved < perClass && !context.stop.aborted;
-  return { name: work.info.name, folder: work.folder, saved: count.saved, urls: work.urls.length, short };
+  return { ...report(), short: count.saved < perClass && !context.stop.aborted };
 }
 
 /**

@@ -46,7 +46,12 @@ export function settle(entries: ManifestEntry[], has: (file: string) => boolean)
  * What one class's folder and manifest hold (`owned`: its image files); files without a line (a
  * kill's orphans) are deleted.
  */
-async function reconcileClass(classDir: string, manifest: string, wnid: string, seen: Map<string, Holder>) {
+export async function reconcileClass(
+  classDir: string,
+  manifest: string,
+  wnid: string,
+  seen: Map<string, Holder>,
+) {
   await mkdir(classDir, { recursive: true });
   const entries = await readManifest(manifest);
   const listed = await readdir(classDir);

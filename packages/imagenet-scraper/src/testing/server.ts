@@ -22,6 +22,8 @@ export interface FaultServer {
   hits: Map<string, number>;
   /** Every request in arrival order, with its time (Date.now()). */
   log: { url: string; at: number }[];
+  /** Requests being answered at once: now, and the most seen (what a host's limit bounds). */
+  inFlight: { now: number; max: number };
   close: () => Promise<void>;
 }
 
@@ -80,7 +82,11 @@ export async function startFaultServer(
     }, ms);
     timers.add(timer);
   };
+  const inFlight = { now: 0, max: 0 };
   const server = createServer(async (req, res) => {
+    inFlight.now++;
+    inFlight.max = Math.max(inFlight.max, inFlight.now);
+    res.once('close', () => inFlight.now--);
     let url = req.url ?? '/';
     hits.set(url, (hits.get(url) ?? 0) + 1);
     log.push({ url, at: Date.now() });
@@ -199,6 +205,7 @@ export async function startFaultServer(
     server,
     hits,
     log,
+    inFlight,
     close: () =>
       new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
