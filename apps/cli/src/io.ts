@@ -15,9 +15,14 @@ export const processIo: Io = {
   stderr: (text) => process.stderr.write(text),
   isTTY: process.stderr.isTTY === true,
   terminal: process.stderr,
+  // Ctrl-C, or a service manager's stop (SIGTERM): both stop a command cleanly.
   onInterrupt: (handler) => {
     process.on('SIGINT', handler);
-    return () => process.off('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    return () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
   },
 };
 

@@ -10,6 +10,7 @@ import { runEval } from './commands/eval';
 import { EXPORT_FORMATS, opset, runExport } from './commands/export';
 import { runPredict } from './commands/predict';
 import { runScrape } from './commands/scrape';
+import { runScrapeStatus, runScrapeWorker } from './commands/scrape-queue';
 import { runSummary } from './commands/summary';
 import { runTrain } from './commands/train';
 import type { Io } from './io';
@@ -48,6 +49,12 @@ const ttaOption = () =>
     .choices(['none', 'flip'])
     .default('none');
 
+const SCRAPE_REQUIRED = [
+  ['--per-class <n>', 'perClass'],
+  ['--out <dir>', 'out'],
+  ['--url-source <source>', 'urlSource'],
+] as const;
+
 /** The `resnet` command tree. Actions resolve to an exit code. */
 export function createProgram(io: Io, setExitCode: (code: number) => void): Command {
   const program = new Command('resnet')
@@ -59,7 +66,9 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
       writeErr: io.stderr,
       outputError: (text, write) => write(`${text.trimEnd()} (run with --help for usage)\n`),
     })
-    .exitOverride();
+    .exitOverride()
+    // Options belong to the command they follow (`scrape --queue` vs `scrape worker --queue`).
+    .enablePositionalOptions();
 
   program
     .command('train')
@@ -221,7 +230,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--json', 'print JSON')
     .action(async (dir: string, options) => setExitCode(await runAugment(dir, options, io)));
 
-  program
+  const scrape = program
     .command('scrape')
     .description(
       'download an ImageNet-style dataset: validated, deduplicated, resumable, exactly --per-class images',
@@ -238,10 +247,10 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     )
     .option('--class-info <json>', "class table in the original project's imagenet_class_info.json format")
     .option('--flickr-only', 'only Flickr URLs')
-    .requiredOption('--per-class <n>', 'images per class', positiveInteger)
-    .requiredOption(
+    .option('--per-class <n>', 'images per class (required)', positiveInteger)
+    .option(
       '--out <dir>',
-      'output root: <out>/<class name>/<wnid>_<sha256>.<ext>, or WebDataset shards <out>/shard-000000.tar …',
+      '(required) output root: <out>/<class name>/<wnid>_<sha256>.<ext>, or WebDataset shards <out>/shard-000000.tar …',
     )
     .addOption(
       new Option(
@@ -252,9 +261,9 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
         .default('folder'),
     )
     .option('--shard-size <n>', 'images per WebDataset shard (default 1000)', positiveInteger)
-    .requiredOption(
+    .option(
       '--url-source <source>',
-      'http(s) template with {wnid}, a directory of <wnid>.txt, or a CSV/TSV/JSONL list',
+      '(required) http(s) template with {wnid}, a directory of <wnid>.txt, or a CSV/TSV/JSONL list',
     )
     .option('--concurrency <n>', 'requests in flight (default 64)', positiveInteger)
     .option('--per-host <n>', 'requests per host (default 8)', positiveInteger)
@@ -302,8 +311,55 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
     .option('--debug-csv', "write the original project's per-URL debug CSV")
     .option('--no-noai', 'ignore X-Robots-Tag noai / noimageai (respected by default)')
     .option('--seed <n>', 'seed for random classes', integer)
+    .option(
+      '--queue <redis-url>',
+      'spread the run over workers (resnet scrape worker) through Redis; --out must be a folder they all see',
+    )
+    .option('--queue-name <name>', 'several runs can share one Redis under different names (default scrape)')
     .option('--json', 'print the report as JSON')
-    .action(async (options) => setExitCode(await runScrape(options, io)));
+    .action(async (options) => {
+      // Checked here, not by commander: it would demand them of `scrape worker` and `scrape status` too.
+      for (const [flag, key] of SCRAPE_REQUIRED)
+        if (options[key] === undefined) scrape.error(`error: required option '${flag}' not specified`);
+      setExitCode(await runScrape(options, io));
+    });
+
+  // `scrape worker --queue …`: the subcommand's own --queue, not the run's.
+  scrape.enablePositionalOptions();
+  scrape
+    .command('worker')
+    .description(
+      'take class jobs of a `resnet scrape --queue` run; any number, on any machines that see its --out',
+    )
+    .requiredOption('--queue <redis-url>', "the run's Redis")
+    .option('--queue-name <name>', "the run's queue name (default scrape)")
+    .option('--classes-at-once <n>', 'classes worked on at once (default 4)', positiveInteger)
+    .option(
+      '--concurrency <n>',
+      "downloads in flight here (default: the run's --concurrency)",
+      positiveInteger,
+    )
+    .option('--decode-memory <MiB>', "decoded pixels held at once here (default: the run's)", positiveInteger)
+    .option(
+      '--out <dir>',
+      "the run's output folder as mounted here (default: the path the run was started with)",
+    )
+    .option('--serve', 'keep serving later runs on the queue (default: exit when the run ends)')
+    .option(
+      '--lock-timeout <ms>',
+      'a worker silent this long is presumed dead and its classes go to others (default 30000)',
+      positiveInteger,
+    )
+    .option('--json', 'print the report as JSON')
+    .action(async (options) => setExitCode(await runScrapeWorker(options, io)));
+
+  scrape
+    .command('status')
+    .description('progress of the run on a queue, per class')
+    .requiredOption('--queue <redis-url>', "the run's Redis")
+    .option('--queue-name <name>', "the run's queue name (default scrape)")
+    .option('--json', 'print JSON')
+    .action(async (options) => setExitCode(await runScrapeStatus(options, io)));
 
   program
     .command('convert')

@@ -44,6 +44,9 @@ export interface ScrapeFlags {
   noai: boolean;
   seed?: number;
   json?: boolean;
+  /** Spread the run over workers through Redis (`resnet scrape worker`). */
+  queue?: string;
+  queueName?: string;
 }
 
 /** The dHash of each `--placeholder` image, after the built-in Flickr card's. */
@@ -117,7 +120,17 @@ export async function runScrape(flags: ScrapeFlags, io: Io): Promise<number> {
   bar?.start(flags.perClass * classes.length, 0, { rate: '-', cls: '' });
   let lastLine = 0;
   try {
-    const report = await scrape({
+    const run = flags.queue
+      ? (options: Parameters<typeof scrape>[0]) =>
+          import('@resnet-ts/imagenet-scraper/queue').then(({ scrapeWithQueue }) =>
+            scrapeWithQueue({ ...options, queue: { url: flags.queue as string, name: flags.queueName } }),
+          )
+      : scrape;
+    if (flags.queue && !flags.json)
+      io.stderr(
+        'resnet: one job per class on the queue; start workers with: resnet scrape worker --queue <the same URL>\n',
+      );
+    const report = await run({
       out: flags.out,
       outputFormat: flags.outputFormat,
       shardSize: flags.shardSize,

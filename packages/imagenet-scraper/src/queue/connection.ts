@@ -76,6 +76,9 @@ export function clientOptions(url: string): RedisOptions & { url: string } {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 3000,
+    // A command caught by a lost connection (queued for its retry) would otherwise wait forever
+    // once the client gives up: every command settles within the grace period and a second.
+    commandTimeout: REDIS_GRACE_MS + 1000,
     retryStrategy: (times) => (times * 250 > REDIS_GRACE_MS ? null : 250),
   };
 }
@@ -123,3 +126,20 @@ export const redisLost = (url: string, error?: unknown) =>
   new QueueError(
     `queue: lost Redis at ${shownUrl(url)}${error ? ` (${(error as Error).message})` : ''}; stopped, nothing half-written — run the same command again once it is back`,
   );
+
+/**
+ * Closes a BullMQ worker or queue, and at worst drops its connections: with Redis gone, `close`
+ * can wait on a reconnecting client forever, and a process would never exit.
+ */
+export async function shut(
+  target: { close(force?: boolean): Promise<void>; disconnect(): Promise<void> },
+  options: { force?: boolean; withinMs?: number } = {},
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, options.withinMs ?? 3000);
+  });
+  await Promise.race([target.close(options.force).catch(() => undefined), late]);
+  clearTimeout(timer);
+  await target.disconnect().catch(() => undefined);
+}

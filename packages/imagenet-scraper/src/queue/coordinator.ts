@@ -27,6 +27,7 @@ import {
   queueKeys,
   redisLost,
   shownUrl,
+  shut,
 } from './connection';
 import { RedisOwners } from './owners';
 import {
@@ -230,6 +231,6 @@ async function coordinate(
     }
     return { classes, stats };
   } finally {
-    await queue.close().catch(() => undefined);
+    await shut(queue);
   }
 }

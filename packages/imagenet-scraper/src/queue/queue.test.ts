@@ -195,6 +195,23 @@ maybe('queue workers that die, and a Redis that goes away', () => {
     expect(readdirSync(path.join(out, '.scrape', 'tmp'))).toEqual([]);
   }, 90_000);
 
+  it('SIGTERM stops a worker at once and its class goes straight back to the queue', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'queue-term-'));
+    const queue = { url: redis.url, name: 'term' };
+    // A 60 s lock: were the class left to the stalled-job check, the run would take a minute.
+    const config = { queue, classesAtOnce: 3, lockMs: 60_000 };
+    const workers = [0, 1].map((n) => spawnWorker(config, out, n));
+    const run = scrapeWithQueue({ ...options(out, slow.base), queue });
+    await until(() => imagesIn(out) >= 6);
+    const stoppedAt = Date.now();
+    workers[0]?.child.kill('SIGTERM');
+    expect((await workers[0]?.exit)?.code).toBe(0);
+    await run;
+    expect(Date.now() - stoppedAt).toBeLessThan(30_000);
+    expect((await workers[1]?.exit)?.code).toBe(0);
+    expect(filesOf(out)).toEqual(filesOf(reference));
+  }, 90_000);
+
   it('Redis going away mid-run stops everyone with one line, nothing half-written; the rerun completes', async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'queue-lost-'));
     const own = await startRedis();

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { StatsJson } from '../stats';
-import { bullConnection, connectRedis, type QueueAddress, queueKeys } from './connection';
+import { bullConnection, connectRedis, type QueueAddress, queueKeys, shut } from './connection';
 import { type ClassProgress, classProgress, finalPrefix, mergedStats, readMeta, runKey } from './run';
 
 /** A queue run as `resnet scrape status` shows it. */
@@ -68,7 +68,7 @@ export async function queueStatus(address: QueueAddress): Promise<QueueStatus> {
         },
       };
     } finally {
-      await queue.close().catch(() => undefined);
+      await shut(queue);
     }
   } finally {
     redis.disconnect();

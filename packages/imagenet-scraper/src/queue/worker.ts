@@ -22,7 +22,7 @@ import { resolveOptions, type Settings } from '../options';
 import { type StateLayout, stateLayout } from '../paths';
 import { HELD_BYTES, type Pipeline, type RunContext, runClass } from '../pipeline';
 import { reconcileClass } from '../reconcile';
-import type { ClassWork, ScrapeObserver } from '../stages';
+import type { ClassWork, CommitSink, ScrapeObserver } from '../stages';
 import { ScrapeStats } from '../stats';
 import {
   bullConnection,
@@ -32,8 +32,10 @@ import {
   type QueueKeys,
   queueKeys,
   redisLost,
+  shut,
 } from './connection';
 import { redisHostLimits } from './hosts';
+import { type ClassLease, LeaseLostError, leaseClass } from './lease';
 import { RedisOwners } from './owners';
 import {
   type ClassProgress,
@@ -82,6 +84,24 @@ export interface WorkerReport {
   stats: ReturnType<ScrapeStats['toJSON']>;
 }
 
+/** A sink that checks the class's lease before each write (see `lease.ts`). */
+function fenced(sink: CommitSink, lease: ClassLease): CommitSink {
+  return {
+    commit: async (work, outcome) => {
+      await lease.check();
+      return sink.commit(work, outcome);
+    },
+    unneeded: async (work, urls) => {
+      await lease.check();
+      return sink.unneeded(work, urls);
+    },
+    revoke: async (work, holder, sha256) => {
+      await lease.check();
+      return sink.revoke(work, holder, sha256);
+    },
+  };
+}
+
 /** An image a class holds, by URL. */
 interface ClassImage {
   sha256: string;
@@ -106,6 +126,8 @@ interface RunHandle {
   owners: RedisOwners;
   stats: ScrapeStats;
   held: { bytes: number };
+  /** How long a class's lease lasts unrenewed (the worker's `lockMs`). */
+  lockMs: number;
   progress: Map<string, ClassProgress>;
   ended: number;
 }
@@ -147,6 +169,7 @@ async function openRun(
     owners: new RedisOwners(redis, keys, meta.runId),
     stats: new ScrapeStats(),
     held: { bytes: 0 },
+    lockMs: options.lockMs ?? 30_000,
     progress: new Map(),
     ended: 0,
   };
@@ -156,6 +179,7 @@ async function openRun(
 async function openClass(
   run: RunHandle,
   rank: number,
+  sink: CommitSink,
 ): Promise<{ work: ClassWork; ok: Map<string, ClassImage> }> {
   const { meta, out, layout, owners, settings } = run;
   const c = runClassAt(meta, rank);
@@ -167,7 +191,6 @@ async function openClass(
   const classDir = path.join(out, c.folder);
   const manifest = layout.manifest(c.wnid);
   let state = await reconcileClass(classDir, manifest, c.wnid, new Map());
-  const sink = new FolderSink(out, layout);
   const shell: ClassWork = { info, folder: c.folder, urls, pending: [], saved: 0, unneeded: state.unneeded };
   // Claims a killed worker made for this class but never committed: the displaced holder returns.
   const mine = new Set(state.images.map((e) => e.sha256));
@@ -230,9 +253,40 @@ async function scrapeClass(
   rank: number,
   stop: AbortSignal,
   onEvent: (event: WorkerEvent) => void,
+): Promise<'final' | 'parked' | 'stopped' | 'busy'> {
+  const { meta } = run;
+  const classStop = new AbortController();
+  const lease = await leaseClass(redis, runKey(keys, meta, 'lease', rank), run.lockMs, (error) =>
+    classStop.abort(error),
+  );
+  if (!lease) return 'busy'; // its last holder's lease has not lapsed yet
+  try {
+    return await scrapeLeased(
+      redis,
+      keys,
+      run,
+      rank,
+      AbortSignal.any([stop, classStop.signal]),
+      onEvent,
+      lease,
+    );
+  } finally {
+    await lease.release();
+  }
+}
+
+async function scrapeLeased(
+  redis: Redis,
+  keys: QueueKeys,
+  run: RunHandle,
+  rank: number,
+  stop: AbortSignal,
+  onEvent: (event: WorkerEvent) => void,
+  lease: ClassLease,
 ): Promise<'final' | 'parked' | 'stopped'> {
   const { meta, settings, owners } = run;
-  const { work, ok } = await openClass(run, rank);
+  const sink = fenced(new FolderSink(run.out, run.layout), lease);
+  const { work, ok } = await openClass(run, rank, sink);
   const { wnid } = work.info;
   const progress: ClassProgress = {
     wnid,
@@ -277,7 +331,7 @@ async function scrapeClass(
     download: run.downloader.download,
     check: run.check,
     dedup,
-    sink: new FolderSink(run.out, run.layout),
+    sink,
     observers: [classObserver(run, progress, ok)],
     perClass: meta.perClass,
     concurrency: settings.concurrency,
@@ -297,9 +351,18 @@ async function scrapeClass(
     const report = await runClass(pipeline, work, context, (handle) => {
       giveBack = (sha256, url, file) => handle.giveBack({ rank, url, file }, sha256);
     });
-    if (stop.aborted) return 'stopped';
+    // Off this worker's list: a later flush here must not overwrite what the next holder writes.
+    run.progress.delete(wnid);
+    if (stop.aborted) {
+      progress.state = 'waiting';
+      // A lost lease: the class's progress is its new holder's to write.
+      if (!(stop.reason instanceof LeaseLostError))
+        await redis.hset(runKey(keys, meta, 'classes'), wnid, JSON.stringify(progress));
+      return 'stopped';
+    }
     if (report.parked) {
       progress.state = 'parked';
+      await redis.hset(runKey(keys, meta, 'classes'), wnid, JSON.stringify(progress));
       onEvent({ kind: 'parked', wnid, saved: report.saved, message: `${wnid} waits for earlier classes` });
       return 'parked';
     }
@@ -366,9 +429,13 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         kind: 'joined',
         message: `joined run ${meta.runId} (${meta.classes.length} classes, out ${run.out})`,
       });
-      worker = startWorker(redis, keys, run, options, stop, onEvent);
+      // Ends a class still in hand once the run is over (a job handed out twice, its class final).
+      const runOver = new AbortController();
+      worker = startWorker(redis, keys, run, options, AbortSignal.any([stop, runOver.signal]), onEvent);
       await serveUntilEnded(redis, keys, run, stop);
-      await worker.close(stop.aborted);
+      runOver.abort();
+      // Not forced: stopped classes return their jobs to the queue before the worker goes.
+      await shut(worker, { withinMs: 30_000 });
       worker = undefined;
       await flush(redis, keys, run).catch(() => undefined);
       await run.downloader.close();
@@ -383,7 +450,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
     lost ??= redisLost(url, error);
   } finally {
     stopAll.abort(lost); // the classes in hand stop; their commits so far stay
-    await worker?.close(true).catch(() => undefined);
+    if (worker) await shut(worker, { force: true });
     if (run) {
       await flush(redis, keys, run).catch(() => undefined);
       await run.downloader.close();
@@ -447,8 +514,9 @@ function startWorker(
       const signal = jobSignal ? AbortSignal.any([stop, jobSignal]) : stop;
       const ended = await scrapeClass(redis, keys, run, job.data.rank, signal, onEvent);
       if (ended === 'final') return { rank: job.data.rank };
-      // Parked or stopped: back to the queue (parked: after a pause), for this or another worker.
-      await job.moveToDelayed(Date.now() + (ended === 'parked' ? 500 : 0), token);
+      // Parked, stopped or still leased by a stalled holder: back to the queue, for any worker.
+      const pause = { parked: 500, busy: Math.floor(run.lockMs / 3), stopped: 0 }[ended];
+      await job.moveToDelayed(Date.now() + pause, token);
       throw new DelayedError();
     },
     {
