@@ -4,13 +4,17 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeImage } from '@resnet-ts/augment';
-// The scraper's own redis-server harness (a test helper, not part of its published API).
-import {
-  type RedisServer,
-  redisAvailable,
-  startRedis,
-} from '../../../packages/imagenet-scraper/src/testing/redis';
 import { resnet } from './testing';
+
+// The scraper's own redis-server harness (a test helper, not in its published API), loaded at run
+// time: it lies outside this package's rootDir, so not through an import.
+interface RedisServer {
+  url: string;
+  stop(): Promise<void>;
+}
+const { redisAvailable, startRedis } = require(
+  path.join(__dirname, '..', '..', '..', 'packages', 'imagenet-scraper', 'src', 'testing', 'redis'),
+) as { redisAvailable(): boolean; startRedis(): Promise<RedisServer> };
 
 const maybe = redisAvailable() ? describe : describe.skip;
 
