@@ -15,7 +15,7 @@ export {
   type UrlStatus,
 } from './errors';
 export { type FetchOptions, type FetchOutcome, fetchImage, parseRetryAfter } from './fetch';
-export { HostGate } from './limits';
+export { HostGate, type HostLimits, localHostLimits } from './limits';
 export { type LockHolder, OutputLockedError } from './lock';
 export { type ManifestEntry, readManifest } from './manifest';
 export { OUTPUT_FORMATS, type OutputFormat, USER_AGENT } from './options';
