@@ -21,10 +21,10 @@ function readmes(): string[] {
 }
 
 /** The `resnet <command> …` lines of a README's shell blocks, continuation lines joined. */
-function commandsIn(file: string): { line: string; command: string; flags: string[] }[] {
+function commandsIn(file: string): { line: string; command: string; rest: string; flags: string[] }[] {
   const text = readFileSync(path.join(root, file), 'utf8');
   const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
-  const found: { line: string; command: string; flags: string[] }[] = [];
+  const found: { line: string; command: string; rest: string; flags: string[] }[] = [];
   for (const block of blocks) {
     const joined = block.replace(/\\\n\s*/g, ' ');
     for (const raw of joined.split('\n')) {
@@ -34,7 +34,7 @@ function commandsIn(file: string): { line: string; command: string; flags: strin
       // Quoted arguments (JSON pipelines, peer commands) are values, not flags.
       const rest = (match[2] as string).replace(/'[^']*'|"[^"]*"/g, 'VALUE');
       const flags = [...rest.matchAll(/(?:^|[\s[])(--[a-z][a-z0-9-]*)/g)].map((m) => m[1] as string);
-      found.push({ line, command: match[1] as string, flags });
+      found.push({ line, command: match[1] as string, rest, flags });
     }
   }
   return found;
@@ -48,9 +48,12 @@ const silentIo: Io = {
   onInterrupt: () => () => {},
 };
 
-function knownFlags(program: Command, name: string): Set<string> | undefined {
-  const command = program.commands.find((c) => c.name() === name);
+function knownFlags(program: Command, name: string, rest: string): Set<string> | undefined {
+  let command = program.commands.find((c) => c.name() === name);
   if (!command) return undefined;
+  // A subcommand (`scrape worker`): its own flags.
+  const sub = /^\s+(\w+)/.exec(rest)?.[1];
+  command = command.commands.find((c) => c.name() === sub) ?? command;
   const flags = command.options.flatMap((o) => [o.long, o.negate ? o.long : undefined]);
   return new Set([...flags.filter((f): f is string => f !== undefined), '--help']);
 }
@@ -63,8 +66,8 @@ describe('README commands', () => {
     expect(cases.length).toBeGreaterThan(15);
   });
 
-  it.each(cases)('%s: %s uses real commands and flags', (_file, _line, { command, flags }) => {
-    const known = knownFlags(program, command);
+  it.each(cases)('%s: %s uses real commands and flags', (_file, _line, { command, rest, flags }) => {
+    const known = knownFlags(program, command, rest);
     expect(known).toBeDefined();
     expect(flags.filter((flag) => !known?.has(flag))).toEqual([]);
   });
